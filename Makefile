@@ -1,0 +1,38 @@
+# hyperv-vss: the two commands a developer needs.
+#   make check   install missing build dependencies, build everything, run every test
+#   make demo    boot a VM and play a host backup through the simulator
+# Both work on a fresh Debian 12 machine (as root, or with the packages installed).
+
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?= -DHVVSS_SANITIZE=ON
+CTEST_FLAGS ?= --output-on-failure -j$(JOBS) --timeout 900
+
+# Everything the build and the tests use, from Debian 12's archive.
+DEPS = cmake make gcc pkg-config clang libclang-rt-14-dev \
+       libcmocka-dev libmount-dev libpopt-dev libjson-c-dev libsystemd-dev \
+       linux-libc-dev linux-headers-amd64 linux-headers-cloud-amd64 dkms \
+       qemu-system-x86 busybox-static hyperv-daemons cpio kmod \
+       e2fsprogs xfsprogs btrfs-progs util-linux
+
+.PHONY: all deps configure build check demo clean
+
+all: build
+
+deps:
+	@tools/install-deps.sh $(DEPS)
+
+configure: deps
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD) -j$(JOBS)
+
+check: build
+	ctest --test-dir $(BUILD) $(CTEST_FLAGS)
+
+demo: build
+	tools/demo-kernel.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

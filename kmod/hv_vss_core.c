@@ -22,6 +22,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/namei.h>
 #include <linux/slab.h>
 
 #include "hv_vss_compat.h"
@@ -382,6 +383,21 @@ static struct hv_vss_channel *hv_vss_alloc(struct device *parent,
 	return ch;
 }
 
+/*
+ * On Hyper-V the inbox hv_utils driver may own /dev/vmbus/hv_vss already.
+ * misc_register() would then fail only after sysfs has dumped a stack for
+ * the duplicate name, so look for the node first and fail cleanly.
+ */
+static bool hv_vss_node_taken(void)
+{
+	struct path path;
+
+	if (kern_path("/sys/class/misc/vmbus!hv_vss", LOOKUP_FOLLOW, &path))
+		return false;
+	path_put(&path);
+	return true;
+}
+
 struct hv_vss_channel *hv_vss_channel_add(struct device *parent,
 					  const struct hv_vss_channel_ops *ops,
 					  void *ctx)
@@ -393,6 +409,11 @@ struct hv_vss_channel *hv_vss_channel_add(struct device *parent,
 	mutex_lock(&hv_vss_current_lock);
 	if (hv_vss_current) {
 		dev_err(parent, "a VSS channel is already active; only one is served\n");
+		ret = -EBUSY;
+		goto err_unlock;
+	}
+	if (hv_vss_node_taken()) {
+		dev_err(parent, "/dev/vmbus/hv_vss belongs to another driver (hv_utils?): unbind the VSS channel from it first (see the hyperv-vss kmod README)\n");
 		ret = -EBUSY;
 		goto err_unlock;
 	}

@@ -1,0 +1,51 @@
+#!/bin/bash
+# a) A host HOT_BACKUP + FREEZE + THAW on ext4, xfs and btrfs with a writer on
+# each: no write is acknowledged while frozen, writes resume after thaw, and
+# every acknowledged (fsync'd) record is intact afterwards.
+. "$(dirname "$0")/lib.sh"
+
+mkext4 ext4; mkxfs xfs; mkbtrfs btrfs
+FS="ext4 xfs btrfs"
+start_fk
+start_daemon --scope "$WORK/mnt/ext4" --scope "$WORK/mnt/xfs" --scope "$WORK/mnt/btrfs"
+for f in $FS; do start_writer "$WORK/mnt/$f" "$f"; done
+sleep 1
+
+fk hot_backup
+[ "$(fk_reply 30000)" = ok ] || die "HOT_BACKUP not answered ok"
+fk freeze
+r=$(fk_reply 60000)
+[ "$r" = ok ] || die "FREEZE answered '$r'"
+t1=$(now_ns)
+for f in $FS; do probe_blocked "$WORK/mnt/$f" || die "$f: a write went through while frozen"; done
+sleep 2
+t2=$(now_ns)
+call ListFrozen | jq -e '.frozen | length == 3' >/dev/null || die "ListFrozen does not list 3 filesystems: $(call ListFrozen)"
+call GetStatus | jq -e '.state == "frozen" and .operation == "host-backup"' >/dev/null || die "GetStatus while frozen: $(call GetStatus)"
+fk thaw
+r=$(fk_reply 30000)
+[ "$r" = ok ] || die "THAW answered '$r'"
+sleep 1
+t3=$(now_ns)
+stop_writers
+for f in $FS; do
+	n=$(acks_between "$f" "$t1" "$t2")
+	[ "$n" = 0 ] || die "$f: $n writes acknowledged while frozen"
+	n=$(acks_after "$f" "$t2")
+	[ "$n" -gt 0 ] || die "$f: the writer did not resume after thaw"
+	"$WRITER" --verify "$WORK/mnt/$f/writer-$f.dat" "$RUN/ack-$f.log" || die "$f: acknowledged writes lost"
+done
+assert_thawed "$WORK/mnt/ext4" "$WORK/mnt/xfs" "$WORK/mnt/btrfs"
+
+op=$(last_op)
+echo "$op" | jq -e '.result == "ok" and .may_be_inconsistent == false and .frozen_ms > 0' >/dev/null ||
+	die "history: $op"
+echo "$op" | jq -e '[.targets[] | select(.result == "frozen-thawed")] | length == 3' >/dev/null ||
+	die "not 3 targets frozen-thawed: $op"
+echo "$op" | jq -e '[.phases[].name] | index("presync") and index("freeze") and index("hold") and index("thaw")' >/dev/null ||
+	die "phases missing: $op"
+last_op hot-backup-check | jq -e '.result == "ok"' >/dev/null || die "no hot-backup-check in the history"
+note "$(timings "$op")"
+stop_daemon
+[ "$DAEMON_STATUS" = 0 ] || die "hvvssd exited with $DAEMON_STATUS after SIGTERM"
+note PASS

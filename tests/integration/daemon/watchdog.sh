@@ -1,0 +1,30 @@
+#!/bin/bash
+# f) The host never sends THAW (failure mode 5): after max_frozen_time the
+# watchdog thaws and runs the thaw hooks; the history says the snapshot may
+# be inconsistent; the host's late THAW gets HV_E_FAIL.
+. "$(dirname "$0")/lib.sh"
+
+mkext4 ext4
+conf max_frozen_time 2s
+hook 10-log 'exit 0'
+start_fk
+start_daemon --scope "$WORK/mnt/ext4"
+start_writer "$WORK/mnt/ext4" ext4
+fk freeze
+[ "$(fk_reply 60000)" = ok ] || die "FREEZE not ok"
+t1=$(now_ns)
+sleep 5
+stop_writers
+[ "$(acks_after ext4 "$t1")" -gt 0 ] || die "the writer never resumed: not thawed by the watchdog"
+assert_thawed "$WORK/mnt/ext4"
+grep -q "10-log thaw" "$RUN/hooks.log" || die "thaw hooks did not run"
+op=$(last_op)
+echo "$op" | jq -e '.result == "watchdog" and .may_be_inconsistent == true' >/dev/null || die "history: $op"
+call GetStatus | jq -e '.state == "idle" and (.warnings | any(test("inconsistent")))' >/dev/null || die "GetStatus: $(call GetStatus)"
+fk thaw
+r=$(fk_reply 30000)
+[ "$r" = fail ] || die "late THAW answered '$r', expected fail"
+last_op | jq -e '.error | test("THAW came afterwards")' >/dev/null || die "late THAW not recorded: $(last_op)"
+"$WRITER" --verify "$WORK/mnt/ext4/writer-ext4.dat" "$RUN/ack-ext4.log" || die "writes lost"
+note "$(timings "$op")"
+note PASS

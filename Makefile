@@ -14,9 +14,9 @@ DEPS = cmake make gcc pkg-config clang libclang-rt-14-dev \
        linux-libc-dev linux-headers-amd64 linux-headers-cloud-amd64 dkms \
        sparse linux-source-6.1 \
        qemu-system-x86 busybox-static hyperv-daemons cpio kmod \
-       e2fsprogs xfsprogs btrfs-progs util-linux
+       e2fsprogs xfsprogs btrfs-progs util-linux python3
 
-.PHONY: all deps configure build check demo clean
+.PHONY: all deps configure build check demo demo-quick demo-kernel clean
 
 all: build
 
@@ -32,7 +32,16 @@ build: configure
 check: build
 	ctest --test-dir $(BUILD) $(CTEST_FLAGS)
 
+# The product demo in a VM: our modules, the host simulator, hvvssd, hvvssctl.
 demo: build
+	tools/demo.sh $(BUILD)
+
+# The same on this machine with loop filesystems only (needs root; no VM).
+demo-quick: build
+	tools/demo.sh $(BUILD) --quick
+
+# The kernel half alone, with Debian's hv_vss_daemon on our module.
+demo-kernel: build
 	tools/demo-kernel.sh $(BUILD)
 
 clean:

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "json-util.h"
 #include "hostsim.h"
 #include "hvvssctl.h"
 #include "output.h"
@@ -91,7 +92,7 @@ int cmd_test_freeze(struct hvvssctl *ctl)
 
         params = json_object_new_object();
         if (ctl->hold_s >= 0)
-                json_object_object_add(params, "hold_s", json_object_new_double(ctl->hold_s));
+                json_object_object_add(params, "hold_s", json_new_measure(ctl->hold_s));
         if (ctl->no_hooks)
                 json_object_object_add(params, "hooks", json_object_new_boolean(false));
         /* The daemon is silent while it holds: wait for the hold plus the usual reply time. */

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json-util.h"
 #include "host_packets.h"
 #include "hostsim.h"
 #include "hvvssctl.h"
@@ -193,7 +194,7 @@ static json_object *step_json(const struct step *s, enum step_id id)
                 snprintf(hex, sizeof(hex), "0x%08" PRIx32, s->reply.status);
                 json_object_object_add(o, "status", json_object_new_string(hex));
                 json_object_object_add(o, "reply_len", json_object_new_int64((int64_t)s->reply_len));
-                json_object_object_add(o, "duration_ms", json_object_new_double(s->ms));
+                json_object_object_add(o, "duration_ms", json_new_measure(s->ms));
         } else {
                 json_object_object_add(o, "status", NULL);
                 json_object_object_add(o, "reply_len", NULL);
@@ -382,7 +383,7 @@ int hostsim_run(struct hvvssctl *ctl)
 
                 out = json_object_new_object();
                 json_object_object_add(out, "device", json_object_new_string(ctl->hostsim));
-                json_object_object_add(out, "hold_s", json_object_new_double(hold_s));
+                json_object_object_add(out, "hold_s", json_new_measure(hold_s));
                 for (int id = 0; id < _STEP_MAX; id++)
                         if (steps[id].sent)
                                 json_object_array_add(arr, step_json(&steps[id], (enum step_id)id));

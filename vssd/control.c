@@ -5,6 +5,7 @@
  * Access levels (read: the Get and List methods; admin: TestFreeze, Thaw) are enforced
  * by the varlink server from the method table before a handler runs.
  */
+#include "json-util.h"
 #include "control.h"
 
 #include <errno.h>
@@ -109,7 +110,7 @@ int control_status_to_json(const ControlStatus *s, json_object **ret)
                 json_object_array_add(w, json_object_new_string(*i));
         add(o, "version", json_object_new_string(HVVSS_VERSION));
         add(o, "pid", json_object_new_int((int)getpid()));
-        add(o, "uptime_s", json_object_new_double(s->uptime_s));
+        add(o, "uptime_s", json_new_measure(s->uptime_s));
         add(o, "state", json_object_new_string(s->state ? s->state : "idle"));
         add(o, "operation", str_or_null(s->operation));
         add(o, "device", json_object_new_string(s->device ? s->device : ""));
@@ -118,7 +119,7 @@ int control_status_to_json(const ControlStatus *s, json_object **ret)
         add(o, "framework_version", str_or_null(s->framework_version));
         add(o, "message_version", str_or_null(s->message_version));
         add(o, "frozen_count", json_object_new_int((int)s->frozen_count));
-        add(o, "max_frozen_time_s", json_object_new_double(s->max_frozen_time_s));
+        add(o, "max_frozen_time_s", json_new_measure(s->max_frozen_time_s));
         add(o, "hooks_dir", json_object_new_string(s->hooks_dir ? s->hooks_dir : ""));
         add(o, "hooks_count", json_object_new_int((int)s->hooks_count));
         add(o, "last", last);
@@ -184,7 +185,7 @@ int control_frozen_to_json(const ControlFrozen *f, size_t n, json_object **ret)
                 format_rfc3339(&f[i].since, since, sizeof(since));
                 add(e, "mount_point", json_object_new_string(f[i].mount_point));
                 add(e, "since", json_object_new_string(since));
-                add(e, "frozen_for_ms", json_object_new_double(f[i].frozen_for_ms));
+                add(e, "frozen_for_ms", json_new_measure(f[i].frozen_for_ms));
                 add(e, "operation_id", json_object_new_int64(f[i].operation_id));
                 add(e, "by", json_object_new_string(f[i].by));
                 json_object_array_add(a, e);

@@ -4,6 +4,7 @@
  * may be listed (result in-progress) and survives being dropped from a
  * full ring. Only the event loop thread touches records.
  */
+#include "json-util.h"
 #include "history.h"
 
 #include <errno.h>
@@ -230,10 +231,10 @@ static json_object *target_to_json(const OpTarget *t)
         add(o, "level", json_object_new_int(t->level));
         add(o, "result", json_object_new_string(t->result ? t->result : "not-run"));
         add(o, "note", str_or_null(t->note));
-        add(o, "open_ms", json_object_new_double(t->open_ms));
-        add(o, "sync_ms", json_object_new_double(t->sync_ms));
-        add(o, "freeze_ms", json_object_new_double(t->freeze_ms));
-        add(o, "thaw_ms", json_object_new_double(t->thaw_ms));
+        add(o, "open_ms", json_new_measure(t->open_ms));
+        add(o, "sync_ms", json_new_measure(t->sync_ms));
+        add(o, "freeze_ms", json_new_measure(t->freeze_ms));
+        add(o, "thaw_ms", json_new_measure(t->thaw_ms));
         return o;
 }
 
@@ -248,7 +249,7 @@ static json_object *hook_to_json(const OpHook *h)
         add(o, "result", json_object_new_string(h->result ? h->result : ""));
         add(o, "exit_status", h->exit_status >= 0 ? json_object_new_int(h->exit_status) : NULL);
         add(o, "signal", h->signal > 0 ? json_object_new_int(h->signal) : NULL);
-        add(o, "duration_ms", json_object_new_double(h->duration_ms));
+        add(o, "duration_ms", json_new_measure(h->duration_ms));
         add(o, "output", str_or_null(h->output));
         add(o, "output_dropped_bytes", json_object_new_int64((int64_t)h->output_dropped));
         return o;
@@ -272,7 +273,7 @@ int op_record_to_json(const OpRecord *r, json_object **ret)
         add(o, "started", json_object_new_string(started));
         add(o, "result", json_object_new_string(op_result_to_string(r->result)));
         add(o, "error", str_or_null(r->error));
-        add(o, "frozen_ms", r->frozen_ms >= 0 ? json_object_new_double(r->frozen_ms) : NULL);
+        add(o, "frozen_ms", r->frozen_ms >= 0 ? json_new_measure(r->frozen_ms) : NULL);
         add(o, "may_be_inconsistent", json_object_new_boolean(r->may_be_inconsistent));
 
         for (size_t i = 0; i < r->n_phases; i++) {
@@ -281,7 +282,7 @@ int op_record_to_json(const OpRecord *r, json_object **ret)
                 if (!p)
                         goto oom;
                 add(p, "name", json_object_new_string(r->phases[i].name));
-                add(p, "duration_ms", json_object_new_double(r->phases[i].duration_ms));
+                add(p, "duration_ms", json_new_measure(r->phases[i].duration_ms));
                 json_object_array_add(phases, p);
         }
         for (size_t i = 0; i < r->n_targets; i++) {

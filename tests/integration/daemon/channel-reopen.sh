@@ -1,0 +1,114 @@
+#!/bin/bash
+# The kernel end goes away while a FREEZE is held: hvvssd thaws everything
+# at once (a blocked write goes through, ListFrozen is empty) and records
+# the backup as aborted because the channel broke. It then reopens by itself
+# with a growing delay: a socket that accepts and drops each connection sees
+# few attempts, further and further apart (no busy loop). When a fake
+# kernel listens on the same path again, the daemon registers and serves a
+# full HOT_BACKUP/FREEZE/THAW cycle.
+. "$(dirname "$0")/lib.sh"
+
+command -v python3 >/dev/null 2>&1 || die "python3 not found (the flapping socket)"
+mkext4 ext4; mkxfs xfs
+start_fk
+start_daemon --scope "$WORK/mnt/ext4" --scope "$WORK/mnt/xfs"
+
+# A device path that accepts and drops every connection, for a while.
+cat >"$RUN/flap.py" <<'EOF'
+import os, socket, sys, time
+path, secs, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+if os.path.exists(path):
+    os.unlink(path)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.bind(path)
+s.listen(4)
+s.settimeout(0.05)
+end = time.monotonic() + secs
+with open(out, "w", buffering=1) as f:
+    f.write("listening\n")
+    while time.monotonic() < end:
+        try:
+            c, _ = s.accept()
+        except socket.timeout:
+            continue
+        f.write("accept %.3f\n" % time.monotonic())
+        c.close()
+s.close()
+os.unlink(path)
+EOF
+
+fk freeze
+r=$(fk_reply 60000)
+[ "$r" = ok ] || die "FREEZE answered '$r'"
+probe_blocked "$WORK/mnt/ext4" || die "ext4: a write went through while frozen"
+probe=${PIDS[-1]}
+call ListFrozen | jq -e '.frozen | length == 2' >/dev/null || die "ListFrozen while frozen: $(call ListFrozen)"
+
+# A socket that accepts and drops every connection takes over the device
+# path (the fake kernel keeps its unlinked listener and the daemon's
+# connection); then the kernel end drops the connection and goes away.
+python3 "$RUN/flap.py" "$RUN/fk.sock" 5.5 "$RUN/flap.out" 2>"$RUN/flap.err" &
+flap=$!
+PIDS+=($flap)
+for _ in $(seq 50); do grep -q listening "$RUN/flap.out" 2>/dev/null && break; sleep 0.1; done
+grep -q listening "$RUN/flap.out" 2>/dev/null || die "the flapping socket did not start: $(cat "$RUN/flap.err")"
+fk close
+for _ in $(seq 50); do grep -q "the VSS channel broke" "$RUN/daemon.log" && break; sleep 0.1; done
+grep -q "the VSS channel broke" "$RUN/daemon.log" || die "the daemon did not notice the closed channel within 5 s"
+# It never sees the end of its input (the daemon inherited the write end of
+# its FIFO): SIGTERM, which also leaves the path alone.
+exec 7>&-
+kill -TERM "$FK_PID"
+wait "$FK_PID" 2>/dev/null
+FK_PID=
+rm -f "$RUN/fk.in"
+
+# Thawed at once, while the channel is down.
+for _ in $(seq 50); do kill -0 "$probe" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$probe" 2>/dev/null && die "the blocked write did not go through within 5 s of the channel closing"
+assert_thawed "$WORK/mnt/ext4" "$WORK/mnt/xfs"
+call ListFrozen | jq -e '.frozen | length == 0' >/dev/null || die "ListFrozen after the channel closed: $(call ListFrozen)"
+op=$(last_op)
+echo "$op" | jq -e '(.result == "aborted" or .result == "failed") and (.error | test("channel"))' >/dev/null ||
+	die "history does not record the backup as ended by the broken channel: $op"
+echo "$op" | jq -e '[.targets[] | select(.result == "frozen-thawed")] | length == 2' >/dev/null ||
+	die "not both targets thawed: $op"
+call GetStatus | jq -e '.state == "idle" and .device_state != "registered"' >/dev/null ||
+	die "GetStatus with the channel down: $(call GetStatus)"
+
+# Reopen attempts: some, but spaced out by a growing delay.
+wait "$flap" || die "the flapping socket failed: $(cat "$RUN/flap.err")"
+awk '$1 == "accept" {print $2}' "$RUN/flap.out" >"$RUN/flap.times"
+n=$(wc -l <"$RUN/flap.times")
+note "reopen attempts in 5.5 s: $n at $(tr '\n' ' ' <"$RUN/flap.times")"
+[ "$n" -ge 3 ] || die "only $n reopen attempt(s) in 5.5 s: the daemon does not retry by itself"
+[ "$n" -le 8 ] || die "$n reopen attempts in 5.5 s: no backoff"
+awk 'NR > 1 { g[NR - 1] = $1 - p } { p = $1 }
+     END { for (i = 2; i < NR; i++) if (g[i] < 1.5 * g[1]) exit 1 }' "$RUN/flap.times" ||
+	die "the delay between reopen attempts does not grow: $(tr '\n' ' ' <"$RUN/flap.times")"
+
+# A kernel end on the same path again: the daemon registers by itself and serves.
+start_fk
+fk_register 20000
+for _ in $(seq 50); do
+	call GetStatus | jq -e '.device_state == "registered"' >/dev/null && break
+	sleep 0.1
+done
+call GetStatus | jq -e '.device_state == "registered"' >/dev/null || die "not registered again: $(call GetStatus)"
+fk hot_backup
+r=$(fk_reply 30000)
+[ "$r" = ok ] || die "HOT_BACKUP after the reopen answered '$r'"
+fk freeze
+r=$(fk_reply 60000)
+[ "$r" = ok ] || die "FREEZE after the reopen answered '$r'"
+probe_blocked "$WORK/mnt/xfs" || die "xfs: a write went through while frozen after the reopen"
+fk thaw
+r=$(fk_reply 30000)
+[ "$r" = ok ] || die "THAW after the reopen answered '$r'"
+assert_thawed "$WORK/mnt/ext4" "$WORK/mnt/xfs"
+last_op | jq -e '.result == "ok" and ([.targets[] | select(.result == "frozen-thawed")] | length == 2)' >/dev/null ||
+	die "the backup after the reopen: $(last_op)"
+stop_writers
+stop_daemon
+[ "$DAEMON_STATUS" = 0 ] || die "hvvssd exited with $DAEMON_STATUS after SIGTERM"
+note PASS

@@ -14,7 +14,10 @@ DEPS = cmake make gcc pkg-config clang libclang-rt-14-dev \
        linux-libc-dev linux-headers-amd64 linux-headers-cloud-amd64 dkms \
        sparse linux-source-6.1 \
        qemu-system-x86 busybox-static hyperv-daemons cpio kmod \
-       e2fsprogs xfsprogs btrfs-progs util-linux python3
+       e2fsprogs xfsprogs btrfs-progs util-linux python3 \
+       debhelper dh-dkms lintian rpm rpmlint debootstrap fakeroot git \
+       selinux-policy-dev selinux-policy-default setools checkpolicy \
+       semodule-utils policycoreutils selinux-utils
 
 .PHONY: all deps configure build check demo demo-quick demo-kernel clean
 
@@ -31,6 +34,11 @@ build: configure
 
 check: build
 	ctest --test-dir $(BUILD) $(CTEST_FLAGS)
+
+# .deb and .rpm packages (lintian and rpmlint clean) into $(BUILD)/packages.
+.PHONY: packages
+packages: deps
+	tests/install/make-packages.sh $(BUILD)/packages
 
 # The product demo in a VM: our modules, the host simulator, hvvssd, hvvssctl.
 demo: build

@@ -525,9 +525,12 @@ static void conn_handle_call(struct server_conn *c, json_object *message)
         (void)r; /* answering failures already killed the connection */
 
         if (oneway) {
-                /* Nothing will be sent: drop the connection's reference now. */
+                /*
+                 * Nothing will be sent: the connection's reference goes now.
+                 * Ours is still held, so this cannot be the last one.
+                 */
                 call->conn = NULL;
-                varlink_call_unref(call);
+                call->n_ref--;
         }
         varlink_call_unref(call);
 }

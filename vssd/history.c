@@ -56,7 +56,7 @@ void format_rfc3339(const struct timespec *ts, char *buf, size_t size)
 
         gmtime_r(&ts->tv_sec, &tm);
         strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(buf, size, "%s.%03ldZ", s, ts->tv_nsec / 1000000);
+        snprintf(buf, size, "%s.%03uZ", s, (unsigned)(ts->tv_nsec / 1000000) % 1000u);
 }
 
 int op_record_new(OpRecord **ret, uint64_t id, OpKind kind)

@@ -14,7 +14,14 @@
 #     build-id links (/usr/lib/.build-id/) belong to one format only;
 #   - the RPM also ships the drop-in that keeps the distribution's VSS
 #     daemon off the device under Fedora's unit name,
-#     hypervvssd.service.d/hyperv-vss.conf (Debian's is hv-vss-daemon).
+#     hypervvssd.service.d/hyperv-vss.conf (Debian's is hv-vss-daemon);
+#   - each follows its distribution's place for a packaged policy module:
+#     Debian /usr/share/selinux/default/ (its policy store "default", as
+#     selinux-policy-default), Fedora /usr/share/selinux/packages/targeted/
+#     (store "targeted"); the interface file under devel/include/contrib/
+#     (Debian's selinux-policy-dev has no directory for it) and
+#     devel/include/distributed/ (the Fedora guidelines' place): both are
+#     read as /usr/share/selinux/STORE/ and devel/include/THIRD-PARTY/.
 # Directories are not compared (dpkg lists every one, rpm only owned ones).
 set -eu
 [ $# -eq 1 ] || { echo "usage: compare-files.sh OUT_DIR" >&2; exit 2; }
@@ -28,11 +35,15 @@ normalize() {
 		-e '\|^/usr/share/doc/.*\.gz$|s|\.gz$||' \
 		-e '\|^/usr/share/lintian/overrides/|d' \
 		-e '\|^/usr/lib/\.build-id/|d' \
-		-e '\|^/usr/lib/systemd/system/hypervvssd\.service\.d/hyperv-vss\.conf$|d' |
+		-e '\|^/usr/lib/systemd/system/hypervvssd\.service\.d/hyperv-vss\.conf$|d' \
+		-e 's|^/usr/share/selinux/default/|/usr/share/selinux/STORE/|' \
+		-e 's|^/usr/share/selinux/packages/targeted/|/usr/share/selinux/STORE/|' \
+		-e 's|^/usr/share/selinux/devel/include/contrib/|/usr/share/selinux/devel/include/THIRD-PARTY/|' \
+		-e 's|^/usr/share/selinux/devel/include/distributed/|/usr/share/selinux/devel/include/THIRD-PARTY/|' |
 		LC_ALL=C sort
 }
 
-for pkg in hyperv-vss hyperv-vss-dkms; do
+for pkg in hyperv-vss hyperv-vss-dkms hyperv-vss-selinux; do
 	set -- "$out/${pkg}_"*.deb
 	deb=$1
 	set -- "$out/$pkg-"[0-9]*.rpm

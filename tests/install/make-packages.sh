@@ -43,6 +43,7 @@ echo "make-packages: rpmbuild (log: $out/rpm-build.log)"
 mkdir -p "$work/rpmbuild/SOURCES"
 tar -C "$work" --exclude="hyperv-vss-$version/debian/hyperv-vss" \
 	--exclude="hyperv-vss-$version/debian/hyperv-vss-dkms" \
+	--exclude="hyperv-vss-$version/debian/hyperv-vss-selinux" \
 	--exclude="hyperv-vss-$version/debian/tmp" \
 	-czf "$work/rpmbuild/SOURCES/hyperv-vss-$version.tar.gz" "hyperv-vss-$version"
 rpmbuild -bb --nodeps --define "_topdir $work/rpmbuild" "$src/rpm/hyperv-vss.spec" \

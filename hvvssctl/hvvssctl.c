@@ -26,16 +26,21 @@
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
 const struct hvvssctl_action hvvssctl_actions[_ACTION_MAX] = {
-        [ACTION_STATUS] = { "status", cmd_status, "",
-                            "is this machine ready for a consistent host backup? (daemon, channel, last backup)" },
-        [ACTION_MOUNTS] = { "mounts", cmd_mounts, "", "the freeze plan: every mount, freeze or skip and why, in order" },
-        [ACTION_FROZEN] = { "frozen", cmd_frozen, "", "what is frozen now, and since when" },
-        [ACTION_TEST_FREEZE] = { "test-freeze", cmd_test_freeze, "[--hold SECONDS] [--no-hooks | --kernel [--hostsim PATH]]",
-                                 "freeze and thaw everything a backup would, with timings", true },
-        [ACTION_THAW] = { "thaw", cmd_thaw, "", "emergency: thaw everything hvvssd (or a dead instance) froze", true },
-        [ACTION_HISTORY] = { "history", cmd_history, "[--limit N]", "past backups and test freezes" },
-        [ACTION_HOOKS] = { "hooks", cmd_hooks, "", "the application hooks and any permission problems" },
-        [ACTION_VERSION] = { "version", cmd_version, "", "client and daemon versions" },
+        [ACTION_STATUS] = { .name = "status", .run = cmd_status, .synopsis = "",
+                            .help = "is this machine ready for a consistent host backup? (daemon, channel, last backup)" },
+        [ACTION_MOUNTS] = { .name = "mounts", .run = cmd_mounts, .synopsis = "",
+                            .help = "the freeze plan: every mount, freeze or skip and why, in order" },
+        [ACTION_FROZEN] = { .name = "frozen", .run = cmd_frozen, .synopsis = "", .help = "what is frozen now, and since when" },
+        [ACTION_TEST_FREEZE] = { .name = "test-freeze", .run = cmd_test_freeze,
+                                 .synopsis = "[--hold SECONDS] [--no-hooks | --kernel [--hostsim PATH]]",
+                                 .help = "freeze and thaw everything a backup would, with timings", .admin = true },
+        [ACTION_THAW] = { .name = "thaw", .run = cmd_thaw, .synopsis = "",
+                          .help = "emergency: thaw everything hvvssd (or a dead instance) froze", .admin = true },
+        [ACTION_HISTORY] = { .name = "history", .run = cmd_history, .synopsis = "[--limit N]",
+                             .help = "past backups and test freezes" },
+        [ACTION_HOOKS] = { .name = "hooks", .run = cmd_hooks, .synopsis = "",
+                           .help = "the application hooks and any permission problems" },
+        [ACTION_VERSION] = { .name = "version", .run = cmd_version, .synopsis = "", .help = "client and daemon versions" },
 };
 
 enum option_id {

@@ -224,7 +224,10 @@ static char *dup_or_null(const char *s)
         return s ? strdup(s) : NULL;
 }
 
-/* Worker side. Allocation failures drop progress events, never the final one. */
+/* Worker side. Allocation failures drop progress events, never the final one.
+ * @fmt may be NULL: the event then carries no message. */
+static void post(Operation *op, OperationEventType type, const char *name, const char *phase,
+                 const char *mount_point, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 static void post(Operation *op, OperationEventType type, const char *name, const char *phase,
                  const char *mount_point, const char *fmt, ...)
 {

@@ -161,7 +161,7 @@ int fake_kernel_accept_register(FakeKernel *fk, int timeout_ms)
 {
         uint32_t version = VSS_OP_REGISTER1;
         struct hv_vss_msg msg;
-        size_t len;
+        size_t len = 0;
         int r;
 
         if (fk->conn_fd < 0) {
@@ -203,7 +203,7 @@ int fake_kernel_send_op(FakeKernel *fk, uint8_t op)
 int fake_kernel_wait_reply(FakeKernel *fk, int timeout_ms, uint32_t *ret_status)
 {
         struct hv_vss_msg msg;
-        size_t len;
+        size_t len = 0;
         int r;
 
         r = recv_msg(fk, &msg, sizeof(msg) + 1, timeout_ms, &len);

@@ -293,6 +293,20 @@ int ctl_connect(struct hvvssctl *ctl)
         return 0;
 }
 
+/* Connect if need be, log the request; ret_name (size bytes) gets method's qualified name. */
+static int start_call(struct hvvssctl *ctl, const char *method, json_object *params, const char *note,
+                      char *ret_name, size_t size)
+{
+        int r;
+
+        r = ctl_connect(ctl);
+        if (r < 0)
+                return r;
+        snprintf(ret_name, size, "io.hypervvss.%s", method);
+        ctl_log(ctl, 2, "-> %s %s%s", ret_name, params ? json_object_to_json_string(params) : "{}", note);
+        return 0;
+}
+
 static int finish_call(struct hvvssctl *ctl, const char *method, int r, char *error, json_object *reply,
                        json_object **ret)
 {
@@ -321,11 +335,9 @@ int ctl_call(struct hvvssctl *ctl, const char *method, json_object *params, json
         char name[128];
         int r;
 
-        r = ctl_connect(ctl);
+        r = start_call(ctl, method, params, "", name, sizeof(name));
         if (r < 0)
                 return r;
-        snprintf(name, sizeof(name), "io.hypervvss.%s", method);
-        ctl_log(ctl, 2, "-> %s %s", name, params ? json_object_to_json_string(params) : "{}");
         r = varlink_client_call(ctl->client, name, params, &reply, &error);
         if (r == 0)
                 ctl_log(ctl, 2, "<- %s", json_object_to_json_string(reply));
@@ -340,11 +352,9 @@ int ctl_call_more(struct hvvssctl *ctl, const char *method, json_object *params,
         char name[128];
         int r;
 
-        r = ctl_connect(ctl);
+        r = start_call(ctl, method, params, " (more)", name, sizeof(name));
         if (r < 0)
                 return r;
-        snprintf(name, sizeof(name), "io.hypervvss.%s", method);
-        ctl_log(ctl, 2, "-> %s %s (more)", name, params ? json_object_to_json_string(params) : "{}");
         r = varlink_client_call_more(ctl->client, name, params, fn, userdata, &reply, &error);
         return finish_call(ctl, method, r, error, reply, NULL);
 }

@@ -332,6 +332,24 @@ static int batch_start(Batch *b, unsigned max_threads)
         return started > 0 ? 0 : -r;
 }
 
+/* A new batch of the targets at indices, its workers started; *ret only on success. */
+static int batch_new_started(Batch **ret, BatchKind kind, const Freezer *f, const size_t *indices, size_t n)
+{
+        Batch *b = NULL;
+        int r;
+
+        r = batch_new(&b, kind, f, indices, n);
+        if (r < 0)
+                return r;
+        r = batch_start(b, f->max_threads);
+        if (r < 0) {
+                batch_free(b);
+                return r;
+        }
+        *ret = b;
+        return 0;
+}
+
 static bool batch_finished(const Batch *b)
 {
         return b->n_done == b->next && (b->stop || b->next == b->n_jobs);
@@ -650,14 +668,9 @@ static int phase_presync(Freezer *f, size_t *idx)
         if (n == 0)
                 return 0;
 
-        r = batch_new(&b, BATCH_SYNC, f, idx, n);
+        r = batch_new_started(&b, BATCH_SYNC, f, idx, n);
         if (r < 0)
                 return r;
-        r = batch_start(b, f->max_threads);
-        if (r < 0) {
-                batch_free(b);
-                return r;
-        }
         timed_out = batch_wait_locked(b, deadline_after(f->sync_timeout_msec));
         for (size_t k = 0; k < n; k++) {
                 const Job *j = &b->jobs[k];
@@ -752,14 +765,9 @@ static int freeze_level(Freezer *f, unsigned level, uint64_t deadline, size_t *i
         }
 
         t_start = now_usec();
-        r = batch_new(&b, BATCH_FREEZE, f, idx, n);
+        r = batch_new_started(&b, BATCH_FREEZE, f, idx, n);
         if (r < 0)
                 return r;
-        r = batch_start(b, f->max_threads);
-        if (r < 0) {
-                batch_free(b);
-                return r;
-        }
 
         timed_out = batch_wait_locked(b, deadline);
         for (size_t k = 0; k < n; k++) {

@@ -37,47 +37,10 @@ root=$("$here/mkroot.sh" "install-$abi" "linux-image-$kver" "linux-headers-$kver
 	initramfs-tools dkms adduser libpopt0 libjson-c5 libmount1 libsystemd0 \
 	hyperv-daemons)
 
-rm -rf "$work"
-mkdir -p "$work/upper" "$work/ovl-work" "$work/mnt"
-mnt=$work/mnt
-mounted=
-cleanup() {
-	for m in $mounted; do umount -R "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
-	mounted=
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-mount -t overlay overlay -o "lowerdir=$root,upperdir=$work/upper,workdir=$work/ovl-work" "$mnt"
-mounted=$mnt
-bind_api() {
-	for m in proc sys dev; do
-		mount --rbind "/$m" "$mnt/$m"
-		mount --make-rslave "$mnt/$m"
-		mounted="$mnt/$m $mounted"
-	done
-}
-unbind_api() {
-	for m in proc sys dev; do umount -R "$mnt/$m"; done
-	mounted=$mnt
-}
-bind_api
-
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-check() {
-	what=$1
-	shift
-	if "$@" >"$work/check.out" 2>&1; then
-		ok "$what"
-	else
-		not_ok "$what"
-		sed 's/^/# /' "$work/check.out"
-	fi
-}
-in_root() { chroot "$mnt" "$@"; }
+# shellcheck source=SCRIPTDIR/lib-chroot.sh
+. "$here/lib-chroot.sh"
+chroot_setup "$root"
+bind_api proc sys dev
 
 # The file list of the root, volatile package-manager state left out:
 #   /var/lib/dpkg, /var/lib/apt, /var/cache, /var/log: dpkg's and apt's own
@@ -159,27 +122,15 @@ else
 	sed 's/^/# /' "$work/mkfs.log"
 fi
 "$here/vm-files.sh" remove "$mnt"
-bind_api
+bind_api proc sys dev
 
 # --- Purge ---
-if in_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q hyperv-vss hyperv-vss-dkms \
-	>"$work/purge.log" 2>&1; then
-	ok "apt-get purge hyperv-vss hyperv-vss-dkms"
-else
-	not_ok "apt-get purge hyperv-vss hyperv-vss-dkms"
-	sed 's/^/# /' "$work/purge.log"
-fi
+check_logged "$work/purge.log" "apt-get purge hyperv-vss hyperv-vss-dkms" \
+	in_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q hyperv-vss hyperv-vss-dkms
 check "dkms knows nothing of hyperv-vss any more" \
 	sh -c "test ! -e '$mnt/var/lib/dkms/hyperv-vss' && test -z \"\$(chroot '$mnt' dkms status -m hyperv-vss)\""
 file_list >"$work/files.after"
-if diff -u "$work/files.before" "$work/files.after" >"$work/files.diff"; then
-	ok "purge leaves the file list as it was before the install"
-else
-	not_ok "purge leaves the file list as it was before the install"
-	sed 's/^/# /' "$work/files.diff"
-fi
+check_logged "$work/files.diff" "purge leaves the file list as it was before the install" \
+	diff -u "$work/files.before" "$work/files.after"
 
-cleanup
-rm -rf "$work/upper" "$work/ovl-work" "$work/mnt"
-echo "1..$n"
-[ "$failed" -eq 0 ]
+chroot_done

@@ -49,40 +49,11 @@ root=$("$here/mkroot.sh" "selinux-$abi" "linux-image-$kver" initramfs-tools \
 	selinux-policy-default policycoreutils selinux-utils libpopt0 libjson-c5 libmount1 \
 	libsystemd0 adduser kmod)
 
-rm -rf "$work"
-mkdir -p "$work/upper" "$work/ovl-work" "$work/mnt"
-mnt=$work/mnt
-mounted=
-cleanup() {
-	for m in $mounted; do umount -R "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
-	mounted=
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=SCRIPTDIR/lib-chroot.sh
+. "$here/lib-chroot.sh"
+chroot_setup "$root"
+bind_api proc dev # not sys: see above
 
-mount -t overlay overlay -o "lowerdir=$root,upperdir=$work/upper,workdir=$work/ovl-work" "$mnt"
-mounted=$mnt
-for m in proc dev; do
-	mount --rbind "/$m" "$mnt/$m"
-	mount --make-rslave "$mnt/$m"
-	mounted="$mnt/$m $mounted"
-done
-
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-check() {
-	what=$1
-	shift
-	if "$@" >"$work/check.out" 2>&1; then
-		ok "$what"
-	else
-		not_ok "$what"
-		sed 's/^/# /' "$work/check.out"
-	fi
-}
-in_root() { chroot "$mnt" "$@"; }
 apt_in_root() {
 	in_root env DEBIAN_FRONTEND=noninteractive apt-get -y -q --no-install-recommends "$@"
 }
@@ -150,33 +121,16 @@ check "the store's hvvss module declares the hvvssd_t domain (semodule -E)" sh -
 rm -f "$mnt/tmp/hvvss.cil"
 
 # --- Purge ---
-if apt_in_root purge hyperv-vss-selinux >"$work/purge.log" 2>&1; then
-	ok "apt-get purge hyperv-vss-selinux"
-else
-	not_ok "apt-get purge hyperv-vss-selinux"
-	sed 's/^/# /' "$work/purge.log"
-fi
+check_logged "$work/purge.log" "apt-get purge hyperv-vss-selinux" apt_in_root purge hyperv-vss-selinux
 check "semodule -l no longer lists hvvss" sh -c "! chroot '$mnt' semodule -s default -l | grep -qx hvvss"
 check "the store's file_contexts no longer know hvvssd_exec_t" sh -c "! grep -q hvvssd_exec_t '$mnt$fc'"
 check "no file of hyperv-vss-selinux is left" sh -c "
 	! ls -d '$mnt/usr/share/selinux/default/hvvss.pp.bz2' '$mnt/usr/share/selinux/devel/include/contrib' \
 		'$mnt/usr/share/doc/hyperv-vss-selinux' '$mnt/var/lib/selinux/default/active/modules/200/hvvss' 2>/dev/null"
 check "hyperv-vss stays installed" sh -c "chroot '$mnt' dpkg-query -W -f '\${db:Status-Status}' hyperv-vss | grep -qx installed"
-if apt_in_root purge hyperv-vss >"$work/purge2.log" 2>&1; then
-	ok "apt-get purge hyperv-vss"
-else
-	not_ok "apt-get purge hyperv-vss"
-	sed 's/^/# /' "$work/purge2.log"
-fi
+check_logged "$work/purge2.log" "apt-get purge hyperv-vss" apt_in_root purge hyperv-vss
 file_list >"$work/files.after"
-if diff -u "$work/files.before" "$work/files.after" >"$work/files.diff"; then
-	ok "purge leaves the file list as it was before the install"
-else
-	not_ok "purge leaves the file list as it was before the install"
-	sed 's/^/# /' "$work/files.diff"
-fi
+check_logged "$work/files.diff" "purge leaves the file list as it was before the install" \
+	diff -u "$work/files.before" "$work/files.after"
 
-cleanup
-rm -rf "$work/upper" "$work/ovl-work" "$work/mnt"
-echo "1..$n"
-[ "$failed" -eq 0 ]
+chroot_done

@@ -119,11 +119,19 @@ static json_object *last_operation(void)
         return n ? json_object_array_get_idx(history, n - 1) : NULL;
 }
 
+/* Answer call with o and drop our reference to o. */
+static int reply_put(struct varlink_call *call, json_object *o)
+{
+        int r = varlink_call_reply(call, o);
+
+        json_object_put(o);
+        return r;
+}
+
 static int m_get_status(struct varlink_call *call, json_object *p, void *u)
 {
         json_object *st;
         bool no_channel = is("warnings");
-        int r;
 
         (void)p;
         (void)u;
@@ -153,9 +161,7 @@ static int m_get_status(struct varlink_call *call, json_object *p, void *u)
                                                   "hv_vss_vmbus; for tests: modprobe hv_vss_hostsim)\","
                                                   "\"hook 20-backup-agent is group-writable: it will be refused\"]")
                                           : json_object_new_array());
-        r = varlink_call_reply(call, st);
-        json_object_put(st);
-        return r;
+        return reply_put(call, st);
 }
 
 static int m_list_mounts(struct varlink_call *call, json_object *p, void *u)
@@ -175,19 +181,15 @@ static int m_list_mounts(struct varlink_call *call, json_object *p, void *u)
                 "{\"mount_point\":\"/boot/efi\",\"source\":\"/dev/sda15\",\"fstype\":\"vfat\",\"decision\":\"skip\","
                 "\"reason\":\"never-freeze-type\",\"reason_text\":\"vfat cannot be frozen\",\"level\":null,\"same_as\":null}"
                 "]}");
-        int r;
 
         (void)p;
         (void)u;
-        r = varlink_call_reply(call, o);
-        json_object_put(o);
-        return r;
+        return reply_put(call, o);
 }
 
 static int m_list_frozen(struct varlink_call *call, json_object *p, void *u)
 {
         json_object *o = json_object_new_object(), *arr = json_object_new_array();
-        int r;
 
         (void)p;
         (void)u;
@@ -209,9 +211,7 @@ static int m_list_frozen(struct varlink_call *call, json_object *p, void *u)
                 }
         }
         json_object_object_add(o, "frozen", arr);
-        r = varlink_call_reply(call, o);
-        json_object_put(o);
-        return r;
+        return reply_put(call, o);
 }
 
 static int busy(struct varlink_call *call)
@@ -226,7 +226,6 @@ static int busy(struct varlink_call *call)
 static int m_thaw(struct varlink_call *call, json_object *p, void *u)
 {
         json_object *o, *arr;
-        int r;
 
         (void)p;
         (void)u;
@@ -240,9 +239,7 @@ static int m_thaw(struct varlink_call *call, json_object *p, void *u)
         json_object_put(leftover);
         leftover = json_object_new_array();
         json_object_object_add(o, "thawed", arr);
-        r = varlink_call_reply(call, o);
-        json_object_put(o);
-        return r;
+        return reply_put(call, o);
 }
 
 static int m_get_history(struct varlink_call *call, json_object *p, void *u)
@@ -250,7 +247,6 @@ static int m_get_history(struct varlink_call *call, json_object *p, void *u)
         json_object *o = json_object_new_object(), *arr = json_object_new_array(), *lim;
         long limit = 50;
         size_t n = json_object_array_length(history);
-        int r;
 
         (void)u;
         if (json_object_object_get_ex(p, "limit", &lim) && lim)
@@ -258,9 +254,7 @@ static int m_get_history(struct varlink_call *call, json_object *p, void *u)
         for (size_t i = n; i > 0 && (long)(n - i) < limit; i--)
                 json_object_array_add(arr, json_object_get(json_object_array_get_idx(history, i - 1)));
         json_object_object_add(o, "operations", arr);
-        r = varlink_call_reply(call, o);
-        json_object_put(o);
-        return r;
+        return reply_put(call, o);
 }
 
 static int m_list_hooks(struct varlink_call *call, json_object *p, void *u)
@@ -270,13 +264,10 @@ static int m_list_hooks(struct varlink_call *call, json_object *p, void *u)
                   "{\"name\":\"20-backup-agent\",\"path\":\"/etc/hyperv-vss/hooks.d/20-backup-agent\","
                   "\"problem\":\"group-writable (mode 0775): refused\"}]}"
                 : "{\"hooks\":[{\"name\":\"10-mysql\",\"path\":\"/etc/hyperv-vss/hooks.d/10-mysql\",\"problem\":null}]}");
-        int r;
 
         (void)p;
         (void)u;
-        r = varlink_call_reply(call, o);
-        json_object_put(o);
-        return r;
+        return reply_put(call, o);
 }
 
 /* The events of one test freeze, in order; NULL fields are left out of nothing: every key is sent. */

@@ -7,7 +7,7 @@
 mkext4 ext4
 mkdir -p "$WORK/mnt/bind"
 mount --bind "$WORK/mnt/ext4" "$WORK/mnt/bind" || die "bind mount"
-MOUNTS+=("$WORK/mnt/bind"); LOOPS+=("")
+loopfs_add "$WORK/mnt/bind"
 start_fk
 start_daemon --scope "$WORK/mnt/ext4" --scope "$WORK/mnt/bind"
 m=$(call ListMounts)

@@ -28,31 +28,23 @@ die() {
 }
 note() { echo "$T: $*"; }
 
-[ "$(id -u)" = 0 ] || die "needs root (losetup, mount, FIFREEZE): run as root (sudo ctest -L integration)"
-for tool in losetup mount umount mountpoint mkfs.ext4 mkfs.xfs mkfs.btrfs truncate fsfreeze jq setpriv unshare timeout; do
-	command -v "$tool" >/dev/null 2>&1 || die "$tool not found (util-linux, e2fsprogs, xfsprogs, btrfs-progs, jq)"
+for tool in jq setpriv unshare timeout; do
+	command -v "$tool" >/dev/null 2>&1 || die "$tool not found (util-linux, jq)"
 done
 for b in "$HVVSSD" "$FAKE" "$CALL" "$WRITER"; do
 	[ -x "$b" ] || die "$b not built"
 done
-losetup -f >/dev/null 2>&1 || die "no free loop device (is the loop module loaded?)"
-
-WORK=$(mktemp -d /tmp/hvvss-daemon.XXXXXX) || die "mktemp"
-case "$WORK" in /tmp/hvvss-daemon.??????) ;; *) die "unexpected work dir $WORK" ;; esac
+# shellcheck source=SCRIPTDIR/../lib-loopfs.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib-loopfs.sh"
+loopfs_init daemon  # $WORK, with $WORK/img and $WORK/mnt
 chmod 0755 "$WORK"
 RUN=$WORK/run
-MOUNTS=()       # mount order
-LOOPS=()        # LOOPS[i]: loop device of MOUNTS[i] or ""
 PIDS=()         # writers and helpers to stop
 DAEMON_PID=
 FK_PID=
 
-ours() {
-	case "$1" in "$WORK"/*) mountpoint -q -- "$1" ;; *) return 1 ;; esac
-}
-
 cleanup() {
-	local rc=$? i m p
+	local rc=$? p
 	trap - EXIT INT TERM
 	set +e
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
@@ -61,40 +53,25 @@ cleanup() {
 		for _ in $(seq 50); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$DAEMON_PID" 2>/dev/null
 	fi
-	# Thaw everything of ours, whatever happened (mount order: hosts of loop images first).
-	for m in "${MOUNTS[@]}"; do ours "$m" && fsfreeze -u "$m" >/dev/null 2>&1; done
+	# Thaw everything of ours, whatever happened, then let the blocked writers finish.
+	loopfs_thaw
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	[ -n "$FK_PID" ] && { exec 7>&- 2>/dev/null; kill "$FK_PID" 2>/dev/null; wait "$FK_PID" 2>/dev/null; }
 	[ -n "$DAEMON_PID" ] && wait "$DAEMON_PID" 2>/dev/null
-	for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
-		m=${MOUNTS[i]}
-		if ours "$m"; then
-			for _ in 1 2 3 4 5 6 7 8 9 10; do umount -- "$m" 2>/dev/null && break; sleep 0.3; done
-			ours "$m" && umount -l -- "$m"
-		fi
-		[ -n "${LOOPS[i]}" ] && losetup -d "${LOOPS[i]}" 2>/dev/null
-	done
-	rm -rf --one-file-system -- "$WORK"
+	loopfs_teardown
 	exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-mkdir -p "$RUN" "$WORK/mnt" "$WORK/img"
+mkdir -p "$RUN"
 mount -t tmpfs -o size=64m,mode=0755 hvvss-it-run "$RUN" || die "mount tmpfs $RUN"
-MOUNTS+=("$RUN"); LOOPS+=("")
+loopfs_add "$RUN"
 
 # mkloop NAME SIZE MKFS...: a loop filesystem at $WORK/mnt/NAME (image in $WORK/img unless IMG= given)
 mkloop() {
-	local name=$1 size=$2 image=${IMG:-$WORK/img/$1.img} dev
-	shift 2
-	truncate -s "$size" "$image" || die "truncate $image"
-	"$@" "$image" >/dev/null 2>&1 || die "$* $image"
-	dev=$(losetup --find --show -- "$image") || die "losetup $image"
-	mkdir -p "$WORK/mnt/$name"
-	mount -- "$dev" "$WORK/mnt/$name" || { losetup -d "$dev"; die "mount $dev"; }
-	MOUNTS+=("$WORK/mnt/$name"); LOOPS+=("$dev")
+	loopfs_mount "$1" "${IMG:-$WORK/img/$1.img}" "$2" "${@:3}"
 }
 mkext4() { mkloop "$1" "${2:-128M}" mkfs.ext4 -q -F; }
 mkxfs() { mkloop "$1" "${2:-320M}" mkfs.xfs -q -f; }

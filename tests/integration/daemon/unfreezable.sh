@@ -11,7 +11,7 @@
 mkext4 ext4
 mkdir -p "$WORK/mnt/tmpfs"
 mount -t tmpfs -o size=8m hvvss-it-tmpfs "$WORK/mnt/tmpfs" || die "mount tmpfs"
-MOUNTS+=("$WORK/mnt/tmpfs"); LOOPS+=("")
+loopfs_add "$WORK/mnt/tmpfs"
 sed "s| $WORK/mnt/tmpfs \(.*\) - tmpfs hvvss-it-tmpfs | $WORK/mnt/tmpfs \1 - vendorfs /dev/vendor0 |" \
 	/proc/1/mountinfo >"$RUN/mountinfo"
 grep -q " - vendorfs /dev/vendor0 " "$RUN/mountinfo" || die "could not make the vendorfs mount table"

@@ -9,7 +9,7 @@ mkext4 src 64M
 : >"$WORK/mnt/src/file"
 : >"$WORK/bindfile"
 mount --bind "$WORK/mnt/src/file" "$WORK/bindfile" || die "bind mount a file"
-MOUNTS+=("$WORK/bindfile"); LOOPS+=("")
+loopfs_add "$WORK/bindfile"
 start_fk
 start_daemon --scope "$WORK/mnt/ext4" --scope "$WORK/bindfile"
 fk freeze

@@ -16,14 +16,6 @@ cleanup() {
 	kill "$HVVSSD_PID" 2>/dev/null
 }
 
-start_writers() {
-	for fs in $FS; do
-		rm -f "/tmp/$fs.done"
-		(echo "written-while-frozen-$fs" >"/mnt/$fs/during" && sync &&
-			echo done >"/tmp/$fs.done") &
-	done
-}
-
 load_modules
 check "mount /dev/vda (ext4)" sh -c 'mkdir -p /mnt/ext4 && mount -t ext4 /dev/vda /mnt/ext4'
 check "mount /dev/vdb (xfs)" sh -c 'mkdir -p /mnt/xfs && mount -t xfs /dev/vdb /mnt/xfs'

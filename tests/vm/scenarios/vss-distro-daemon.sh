@@ -23,16 +23,6 @@ mount_disks() {
 	done
 }
 
-# Start a writer per filesystem: it creates a file, then marks itself done
-# in /tmp (tmpfs, never frozen).
-start_writers() {
-	for fs in $FS; do
-		rm -f "/tmp/$fs.done"
-		(echo "written-while-frozen-$fs" >"/mnt/$fs/during" && sync &&
-			echo done >"/tmp/$fs.done") &
-	done
-}
-
 # Everything a thaw failure would leave behind must not hang the VM: if a
 # filesystem is still frozen at the end, thaw it ourselves before umount.
 cleanup() {

@@ -118,6 +118,17 @@ wait_exit() {
 	fi
 }
 
+# start_writers: for each filesystem mounted on /mnt/FS (FS in $FS), a
+# background write of /mnt/FS/during that, when done, marks itself in
+# /tmp/FS.done (tmpfs, never frozen): while FS is frozen the mark stays away.
+start_writers() {
+	for fs in $FS; do
+		rm -f "/tmp/$fs.done"
+		(echo "written-while-frozen-$fs" >"/mnt/$fs/during" && sync &&
+			echo done >"/tmp/$fs.done") &
+	done
+}
+
 # Stop a daemon this scenario started and reap it.
 stop_daemon() {
 	kill "$1" 2>/dev/null

@@ -13,6 +13,9 @@ mkext4 ext4; mkxfs xfs
 start_fk
 start_daemon --scope "$WORK/mnt/ext4" --scope "$WORK/mnt/xfs"
 
+registered() { call GetStatus | jq -e '.device_state == "registered"' >/dev/null; }
+not_running() { ! kill -0 "$1" 2>/dev/null; }
+
 # A device path that accepts and drops every connection, for a while.
 cat >"$RUN/flap.py" <<'EOF'
 import os, socket, sys, time
@@ -37,9 +40,7 @@ s.close()
 os.unlink(path)
 EOF
 
-fk freeze
-r=$(fk_reply 60000)
-[ "$r" = ok ] || die "FREEZE answered '$r'"
+fk_expect freeze 60000 ok
 probe_blocked "$WORK/mnt/ext4" || die "ext4: a write went through while frozen"
 probe=${PIDS[-1]}
 call ListFrozen | jq -e '.frozen | length == 2' >/dev/null || die "ListFrozen while frozen: $(call ListFrozen)"
@@ -50,11 +51,9 @@ call ListFrozen | jq -e '.frozen | length == 2' >/dev/null || die "ListFrozen wh
 python3 "$RUN/flap.py" "$RUN/fk.sock" 5.5 "$RUN/flap.out" 2>"$RUN/flap.err" &
 flap=$!
 PIDS+=($flap)
-for _ in $(seq 50); do grep -q listening "$RUN/flap.out" 2>/dev/null && break; sleep 0.1; done
-grep -q listening "$RUN/flap.out" 2>/dev/null || die "the flapping socket did not start: $(cat "$RUN/flap.err")"
+wait_for grep -q listening "$RUN/flap.out" 2>/dev/null || die "the flapping socket did not start: $(cat "$RUN/flap.err")"
 fk close
-for _ in $(seq 50); do grep -q "the VSS channel broke" "$RUN/daemon.log" && break; sleep 0.1; done
-grep -q "the VSS channel broke" "$RUN/daemon.log" || die "the daemon did not notice the closed channel within 5 s"
+wait_for grep -q "the VSS channel broke" "$RUN/daemon.log" || die "the daemon did not notice the closed channel within 5 s"
 # It never sees the end of its input (the daemon inherited the write end of
 # its FIFO): SIGTERM, which also leaves the path alone.
 exec 7>&-
@@ -64,8 +63,7 @@ FK_PID=
 rm -f "$RUN/fk.in"
 
 # Thawed at once, while the channel is down.
-for _ in $(seq 50); do kill -0 "$probe" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$probe" 2>/dev/null && die "the blocked write did not go through within 5 s of the channel closing"
+wait_for not_running "$probe" || die "the blocked write did not go through within 5 s of the channel closing"
 assert_thawed "$WORK/mnt/ext4" "$WORK/mnt/xfs"
 call ListFrozen | jq -e '.frozen | length == 0' >/dev/null || die "ListFrozen after the channel closed: $(call ListFrozen)"
 op=$(last_op)
@@ -90,25 +88,8 @@ awk 'NR > 1 { g[NR - 1] = $1 - p } { p = $1 }
 # A kernel end on the same path again: the daemon registers by itself and serves.
 start_fk
 fk_register 20000
-for _ in $(seq 50); do
-	call GetStatus | jq -e '.device_state == "registered"' >/dev/null && break
-	sleep 0.1
-done
-call GetStatus | jq -e '.device_state == "registered"' >/dev/null || die "not registered again: $(call GetStatus)"
-fk hot_backup
-r=$(fk_reply 30000)
-[ "$r" = ok ] || die "HOT_BACKUP after the reopen answered '$r'"
-fk freeze
-r=$(fk_reply 60000)
-[ "$r" = ok ] || die "FREEZE after the reopen answered '$r'"
-probe_blocked "$WORK/mnt/xfs" || die "xfs: a write went through while frozen after the reopen"
-fk thaw
-r=$(fk_reply 30000)
-[ "$r" = ok ] || die "THAW after the reopen answered '$r'"
-assert_thawed "$WORK/mnt/ext4" "$WORK/mnt/xfs"
-last_op | jq -e '.result == "ok" and ([.targets[] | select(.result == "frozen-thawed")] | length == 2)' >/dev/null ||
-	die "the backup after the reopen: $(last_op)"
-stop_writers
-stop_daemon
-[ "$DAEMON_STATUS" = 0 ] || die "hvvssd exited with $DAEMON_STATUS after SIGTERM"
+wait_for registered || die "not registered again: $(call GetStatus)"
+fk_expect hot_backup 30000 ok "after the reopen"
+host_cycle "after the reopen" "$WORK/mnt/xfs" "$WORK/mnt/ext4" "$WORK/mnt/xfs"
+stop_clean
 note PASS

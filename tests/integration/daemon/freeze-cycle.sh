@@ -13,18 +13,14 @@ sleep 1
 
 fk hot_backup
 [ "$(fk_reply 30000)" = ok ] || die "HOT_BACKUP not answered ok"
-fk freeze
-r=$(fk_reply 60000)
-[ "$r" = ok ] || die "FREEZE answered '$r'"
+fk_expect freeze 60000 ok
 t1=$(now_ns)
 for f in $FS; do probe_blocked "$WORK/mnt/$f" || die "$f: a write went through while frozen"; done
 sleep 2
 t2=$(now_ns)
 call ListFrozen | jq -e '.frozen | length == 3' >/dev/null || die "ListFrozen does not list 3 filesystems: $(call ListFrozen)"
 call GetStatus | jq -e '.state == "frozen" and .operation == "host-backup"' >/dev/null || die "GetStatus while frozen: $(call GetStatus)"
-fk thaw
-r=$(fk_reply 30000)
-[ "$r" = ok ] || die "THAW answered '$r'"
+fk_expect thaw 30000 ok
 sleep 1
 t3=$(now_ns)
 stop_writers

@@ -10,9 +10,7 @@ hook 30-never 'exit 0'
 start_fk
 start_daemon --scope "$WORK/mnt/ext4"
 call ListHooks | jq -e '.hooks | length == 3 and all(.problem == null)' >/dev/null || die "ListHooks: $(call ListHooks)"
-fk freeze
-r=$(fk_reply 60000)
-[ "$r" = fail ] || die "FREEZE answered '$r', expected fail"
+fk_expect freeze 60000 fail
 assert_thawed "$WORK/mnt/ext4"
 expected="10-ok freeze
 20-fail freeze

@@ -101,6 +101,14 @@ fk_reply() {
 	done
 	echo "no-answer"
 }
+# fk_expect COMMAND MS WANT [WHAT]: sends COMMAND; the daemon's reply must be
+# WANT (ok/fail/...), else the test fails with "COMMAND [WHAT] answered ...".
+fk_expect() {
+	local r
+	fk "$1"
+	r=$(fk_reply "$2")
+	[ "$r" = "$3" ] || die "${1^^}${4:+ $4} answered '$r', expected $3"
+}
 fk_register() {
 	local n
 	n=$(grep -c '^registered' "$RUN/fk.out")
@@ -133,6 +141,12 @@ start_daemon() {
 	[ -S "$RUN/control" ] || die "hvvssd did not create its control socket"
 	fk_register
 }
+# stop_clean: stop the writers, then hvvssd, which must exit 0 on SIGTERM.
+stop_clean() {
+	stop_writers
+	stop_daemon
+	[ "$DAEMON_STATUS" = 0 ] || die "hvvssd exited with $DAEMON_STATUS after SIGTERM"
+}
 stop_daemon() {
 	[ -n "$DAEMON_PID" ] || return 0
 	kill -TERM "$DAEMON_PID" 2>/dev/null
@@ -147,6 +161,24 @@ last_op() {
 	call GetHistory | jq -c --arg k "${1:-host-backup}" '[.operations[] | select(.kind == $k)][0]'
 }
 
+# wait_for CMD...: up to 5 s for CMD to succeed.
+wait_for() {
+	for _ in $(seq 50); do "$@" && return 0; sleep 0.1; done
+	return 1
+}
+# host_cycle WHAT PROBE_MP MP...: a host FREEZE (a write to PROBE_MP blocks)
+# and THAW, both ok; then every MP is thawed and the newest host-backup is ok
+# with one frozen-thawed target per MP.
+host_cycle() {
+	local what=$1 probe=$2
+	shift 2
+	fk_expect freeze 60000 ok "$what"
+	probe_blocked "$probe" || die "$probe: a write went through while frozen $what"
+	fk_expect thaw 30000 ok "$what"
+	assert_thawed "$@"
+	last_op | jq -e --argjson n $# '.result == "ok" and ([.targets[] | select(.result == "frozen-thawed")] | length == $n)' >/dev/null ||
+		die "the backup $what: $(last_op)"
+}
 # assert_thawed MP...: FITHAW must say EINVAL (not frozen); if it thaws, it was frozen: fail.
 assert_thawed() {
 	local m

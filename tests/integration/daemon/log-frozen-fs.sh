@@ -19,9 +19,7 @@ r=$(fk_reply 10000)
 out=$(call TestFreeze) ; echo "$out" | grep -q "io.hypervvss.Busy" || die "TestFreeze while frozen: $out"
 call GetStatus >/dev/null || die "GetStatus while frozen failed"
 grep -q "host capability check" "$DAEMON_LOG" && die "a line was written to the frozen filesystem"
-fk thaw
-r=$(fk_reply 30000)
-[ "$r" = ok ] || die "THAW answered '$r'"
+fk_expect thaw 30000 ok
 sleep 0.5
 grep -q "host capability check: ok" "$DAEMON_LOG" || die "the line logged while frozen did not appear after thaw"
 grep -q "logfs (ext4, level 0): frozen-thawed" "$DAEMON_LOG" || die "no per-target result after thaw"

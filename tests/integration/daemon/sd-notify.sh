@@ -82,13 +82,9 @@ grep -q '^CONTROL ok idle$' "$RUN/n1.log" ||
 	die "the control socket did not serve GetStatus right after READY=1: $(grep '^CONTROL' "$RUN/n1.log")"
 wait_line n1 '^STATUS=idle' || die "no idle STATUS= after start-up: $(cat "$RUN/n1.log")"
 
-fk freeze
-r=$(fk_reply 60000)
-[ "$r" = ok ] || die "FREEZE answered '$r'"
+fk_expect freeze 60000 ok
 wait_line n1 '^STATUS=frozen \(host-backup' || die "no frozen STATUS= while frozen: $(states n1)"
-fk thaw
-r=$(fk_reply 30000)
-[ "$r" = ok ] || die "THAW answered '$r'"
+fk_expect thaw 30000 ok
 assert_thawed "$WORK/mnt/ext4"
 wait_line n1 '^STATUS=idle; last: host-backup ok' || die "no idle STATUS= after THAW: $(grep STATUS= "$RUN/n1.log")"
 states n1 | grep -Eq '^idle .*frozen .*idle $' || die "STATUS= states not idle -> frozen -> idle: $(states n1)"
@@ -113,14 +109,10 @@ sleep 3
 n=$(grep -c '^WATCHDOG=1$' "$RUN/n2.log")
 [ "$n" -ge 2 ] || die "$n WATCHDOG=1 ping(s) in the first 3 s with WATCHDOG_USEC=2 s"
 
-fk freeze
-r=$(fk_reply 60000)
-[ "$r" = ok ] || die "FREEZE answered '$r'"
+fk_expect freeze 60000 ok
 probe_blocked "$WORK/mnt/ext4" || die "not frozen"
 sleep 3.5
-fk thaw
-r=$(fk_reply 30000)
-[ "$r" = ok ] || die "THAW answered '$r'"
+fk_expect thaw 30000 ok
 assert_thawed "$WORK/mnt/ext4"
 # Pings between the frozen STATUS= and the thawing one: the daemon's loop is alive while frozen.
 n=$(awk '/^STATUS=frozen/ { on = 1 } /^STATUS=thawing/ { on = 0 } on && /^WATCHDOG=1$/ { n++ } END { print n + 0 }' "$RUN/n2.log")

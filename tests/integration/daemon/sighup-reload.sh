@@ -22,11 +22,6 @@ ours_listed() {
 	call ListMounts | jq -c --arg a "$A" --arg b "$B" \
 		'[.mounts[] | select(.mount_point == $a or .mount_point == $b) | {mount_point, decision, reason}]'
 }
-# wait_for CMD...: up to 5 s for CMD to succeed (a SIGHUP is handled asynchronously).
-wait_for() {
-	for _ in $(seq 50); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
 
 mount_is "$A" freeze || die "a is not a freeze target: $(ours_listed)"
 mount_is "$B" skip excluded-mount || die "b is not skipped as excluded-mount: $(ours_listed)"
@@ -58,17 +53,6 @@ call GetStatus | jq -e '.max_frozen_time_s == 30 and .device_state == "registere
 	die "the running configuration was not kept: $(call GetStatus)"
 
 # And it still serves the host, with both filesystems.
-fk freeze
-r=$(fk_reply 60000)
-[ "$r" = ok ] || die "FREEZE after the rejected reload answered '$r'"
-probe_blocked "$B" || die "b: a write went through while frozen"
-fk thaw
-r=$(fk_reply 30000)
-[ "$r" = ok ] || die "THAW answered '$r'"
-assert_thawed "$A" "$B"
-last_op | jq -e '.result == "ok" and ([.targets[] | select(.result == "frozen-thawed")] | length == 2)' >/dev/null ||
-	die "the backup after the reloads: $(last_op)"
-stop_writers
-stop_daemon
-[ "$DAEMON_STATUS" = 0 ] || die "hvvssd exited with $DAEMON_STATUS after SIGTERM"
+host_cycle "after the rejected reload" "$B" "$A" "$B"
+stop_clean
 note PASS

@@ -33,9 +33,7 @@ call TestFreeze '{"hold_s":60}' --more >"$RUN/tf2.out" &
 tf=$!
 for _ in $(seq 100); do grep -q '"held"' "$RUN/tf2.out" && break; sleep 0.1; done
 grep -q '"held"' "$RUN/tf2.out" || die "the test freeze did not reach its hold"
-fk freeze
-r=$(fk_reply 60000)
-[ "$r" = ok ] || die "FREEZE during a test answered '$r'"
+fk_expect freeze 60000 ok "during a test"
 wait "$tf" || die "the pre-empted TestFreeze call failed: $(cat "$RUN/tf2.out")"
 grep -q 'pre-empted' "$RUN/tf2.out" || die "the stream does not say it was pre-empted: $(cat "$RUN/tf2.out")"
 tail -1 "$RUN/tf2.out" | jq -e '.event == "done" and .operation.result == "aborted"' >/dev/null || die "final: $(tail -1 "$RUN/tf2.out")"
@@ -50,8 +48,6 @@ fk freeze
 out=$(call Thaw) || die "Thaw failed: $out"
 echo "$out" | jq -e --arg m "$WORK/mnt/ext4" '.thawed | index($m) != null' >/dev/null || die "Thaw: $out"
 assert_thawed "$WORK/mnt/ext4"
-fk thaw
-r=$(fk_reply 30000)
-[ "$r" = fail ] || die "THAW after an emergency thaw answered '$r'"
+fk_expect thaw 30000 fail "after an emergency thaw"
 stop_writers
 note PASS

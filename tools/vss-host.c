@@ -52,7 +52,6 @@ struct opts {
 	unsigned int fw_cnt;
 	struct hvvss_version msg[MAX_VERSIONS];
 	unsigned int msg_cnt;
-	bool have_fw, have_msg;
 	bool override_counts;
 	unsigned int fw_declared, msg_declared;
 	unsigned int truncate_to;
@@ -180,28 +179,18 @@ static int parse_version_list(const char *list, struct hvvss_version *v)
 	return (int)n;
 }
 
-static const char *const op_names[] = {
-	"create", "delete", "hot_backup", "get_dm_info",
-	"bu_complete", "freeze", "thaw", "auto_recover",
-};
-
+/* An operation by its codec name (hvvss_proto_op_name) or number. */
 static int parse_op(const char *s)
 {
 	unsigned long long v;
-	size_t i;
+	int i;
 
-	for (i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
-		if (!strcasecmp(s, op_names[i]))
-			return (int)i;
+	for (i = 0; i < HVVSS_OP_COUNT; i++)
+		if (!strcasecmp(s, hvvss_proto_op_name((u8)i)))
+			return i;
 	if (parse_uint(s, 255, &v))
 		return -1;
 	return (int)v;
-}
-
-static const char *op_name(unsigned int op)
-{
-	return op < sizeof(op_names) / sizeof(op_names[0]) ? op_names[op] :
-							     "unknown";
 }
 
 enum opt_id {
@@ -278,9 +267,9 @@ static int parse_one(int c, const char *arg)
 		if (n < 0)
 			return die_usage("bad version list '%s' (want e.g. 1.0,3.0 or 3.0*101)", arg);
 		if (c == OPT_FW)
-			o.fw_cnt = (unsigned int)n, o.have_fw = true;
+			o.fw_cnt = (unsigned int)n;
 		else
-			o.msg_cnt = (unsigned int)n, o.have_msg = true;
+			o.msg_cnt = (unsigned int)n;
 		return 0;
 	case OPT_COUNT_OVERRIDE:
 		if (parse_counts(arg))
@@ -411,11 +400,13 @@ static int send_packet(int fd, const u8 *pkt, size_t len)
 
 /*
  * Read one reply frame, waiting until @deadline_ms (monotonic).  Returns
- * 1 with the frame in @buf, 0 when none came in time, -1 on I/O error.
+ * 1 with the packet in @ret_pkt (valid until the next call), 0 when none
+ * came in time, -1 on I/O error.
  */
-static int read_frame(int fd, long long deadline_ms, u8 *buf, size_t cap,
-		      u64 *ret_reqid, u32 *ret_len)
+static int read_frame(int fd, long long deadline_ms, u64 *ret_reqid,
+		      const u8 **ret_pkt, u32 *ret_len)
 {
+	static u8 buf[VSS_FRAME_HDR_LEN + 2 * HVVSS_MAX_PKT_LEN];
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	ssize_t n;
 
@@ -432,7 +423,7 @@ static int read_frame(int fd, long long deadline_ms, u8 *buf, size_t cap,
 			if (r == 0)
 				return 0;
 		}
-		n = read(fd, buf, cap);
+		n = read(fd, buf, sizeof(buf));
 		if (n < 0 && errno == EAGAIN) {
 			if (o.nonblock)
 				return 0;
@@ -440,7 +431,10 @@ static int read_frame(int fd, long long deadline_ms, u8 *buf, size_t cap,
 		}
 		if (n < 0)
 			goto io_err;
-		return vss_frame_check(buf, (size_t)n, ret_reqid, ret_len) ? -1 : 1;
+		if (vss_frame_check(buf, (size_t)n, ret_reqid, ret_len))
+			return -1;
+		*ret_pkt = buf + VSS_FRAME_HDR_LEN;
+		return 1;
 	}
 io_err:
 	fprintf(stderr, "vss-host: reading a reply from %s failed: %s\n", o.dev,
@@ -480,7 +474,7 @@ static void print_vss_human(const struct hostpkt_reply *r)
 {
 	char upper[32];
 	size_t i;
-	const char *n = op_name(r->operation);
+	const char *n = hvvss_proto_op_name(r->operation);
 
 	for (i = 0; n[i] && i < sizeof(upper) - 1; i++)
 		upper[i] = (char)(n[i] >= 'a' && n[i] <= 'z' ? n[i] - 32 : n[i]);
@@ -511,7 +505,7 @@ static int print_reply(const char *tag, u64 reqid, const u8 *pkt, u32 len)
 	printf("%s status=0x%08x flags=%s len=%u reqid=%" PRIu64
 	       " type=%u op=%s icflags=0x%02x ms=%lld\n", tag, r.status, flags,
 	       len, reqid, r.msgtype, r.msgtype == HVVSS_MSGTYPE_VSS ?
-	       op_name(r.operation) : "negotiate", r.icflags,
+	       hvvss_proto_op_name(r.operation) : "negotiate", r.icflags,
 	       now_ms() - t_start_ms);
 	if (r.msgtype == HVVSS_MSGTYPE_NEGOTIATE)
 		print_negotiate(&r);
@@ -533,13 +527,13 @@ static int print_reply(const char *tag, u64 reqid, const u8 *pkt, u32 len)
  */
 static int await_reply(int fd, bool match, u64 want, long long deadline_ms)
 {
-	static u8 buf[VSS_FRAME_HDR_LEN + 2 * HVVSS_MAX_PKT_LEN];
 	bool stray = false;
 
 	for (;;) {
+		const u8 *pkt;
 		u64 reqid;
 		u32 len;
-		int r = read_frame(fd, deadline_ms, buf, sizeof(buf), &reqid, &len);
+		int r = read_frame(fd, deadline_ms, &reqid, &pkt, &len);
 
 		if (r < 0)
 			return EXIT_USAGE;
@@ -549,12 +543,11 @@ static int await_reply(int fd, bool match, u64 want, long long deadline_ms)
 			return EXIT_NO_REPLY;
 		}
 		if (match && reqid != want) {
-			print_reply("unexpected reply", reqid,
-				    buf + VSS_FRAME_HDR_LEN, len);
+			print_reply("unexpected reply", reqid, pkt, len);
 			stray = true;
 			continue;
 		}
-		r = print_reply("reply", reqid, buf + VSS_FRAME_HDR_LEN, len);
+		r = print_reply("reply", reqid, pkt, len);
 		return stray ? EXIT_WRONG : r;
 	}
 }
@@ -658,10 +651,10 @@ static int cmd_wait_reply(int fd)
 /* wait-reply --reqid N: the next reply must be that one. */
 static int cmd_wait_reply_id(int fd)
 {
-	static u8 buf[VSS_FRAME_HDR_LEN + 2 * HVVSS_MAX_PKT_LEN];
+	const u8 *pkt;
 	u64 reqid;
 	u32 len;
-	int r = read_frame(fd, deadline(5), buf, sizeof(buf), &reqid, &len);
+	int r = read_frame(fd, deadline(5), &reqid, &pkt, &len);
 
 	if (r < 0)
 		return EXIT_USAGE;
@@ -670,20 +663,20 @@ static int cmd_wait_reply_id(int fd)
 		return EXIT_NO_REPLY;
 	}
 	if (reqid != o.reqid) {
-		print_reply("unexpected reply", reqid, buf + VSS_FRAME_HDR_LEN, len);
+		print_reply("unexpected reply", reqid, pkt, len);
 		fprintf(stderr, "vss-host: expected the reply to reqid %" PRIu64
 			" next, got reqid %" PRIu64 "\n", o.reqid, reqid);
 		return EXIT_WRONG;
 	}
-	return print_reply("reply", reqid, buf + VSS_FRAME_HDR_LEN, len);
+	return print_reply("reply", reqid, pkt, len);
 }
 
 static int cmd_expect_none(int fd)
 {
-	static u8 buf[VSS_FRAME_HDR_LEN + 2 * HVVSS_MAX_PKT_LEN];
+	const u8 *pkt;
 	u64 reqid;
 	u32 len;
-	int r = read_frame(fd, deadline(2), buf, sizeof(buf), &reqid, &len);
+	int r = read_frame(fd, deadline(2), &reqid, &pkt, &len);
 
 	if (r < 0)
 		return EXIT_USAGE;
@@ -691,7 +684,7 @@ static int cmd_expect_none(int fd)
 		printf("no reply within %ds\n", o.wait_s);
 		return EXIT_REPLY;
 	}
-	print_reply("unexpected reply", reqid, buf + VSS_FRAME_HDR_LEN, len);
+	print_reply("unexpected reply", reqid, pkt, len);
 	return EXIT_WRONG;
 }
 

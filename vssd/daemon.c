@@ -119,14 +119,6 @@ struct Daemon {
         bool quit;
 };
 
-static uint64_t mono_usec(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* --- options ------------------------------------------------------------ */
 
 int daemon_root_prefix(const char *mountinfo, char **ret)
@@ -327,7 +319,7 @@ static void schedule_reopen(Daemon *d)
 {
         unsigned ms = kernel_channel_backoff_ms(d->open_attempts);
 
-        timer_at(d->reopen_fd, mono_usec() + (uint64_t)ms * 1000u);
+        timer_at(d->reopen_fd, varlink_now_usec() + (uint64_t)ms * 1000u);
 }
 
 static void channel_open(Daemon *d)
@@ -553,7 +545,7 @@ static void on_frozen(Daemon *d)
         }
         first = operation_first_frozen_usec(d->op);
         if (!first)
-                first = mono_usec();
+                first = varlink_now_usec();
         timer_at(d->watchdog_fd, first + d->config->max_frozen_time_usec);
 
         if (d->thaw_asap) {
@@ -566,7 +558,7 @@ static void on_frozen(Daemon *d)
                 snprintf(msg, sizeof(msg), "%zu filesystem(s) frozen, holding %.1f s",
                          operation_n_frozen(d->op), d->test_hold_s);
                 test_notify(d, "held", NULL, NULL, msg, NULL);
-                timer_at(d->hold_fd, mono_usec() + (uint64_t)(d->test_hold_s * 1e6));
+                timer_at(d->hold_fd, varlink_now_usec() + (uint64_t)(d->test_hold_s * 1e6));
         }
         notify_status(d);
 }
@@ -620,6 +612,20 @@ static void op_event(Operation *op, const OperationEvent *ev, void *userdata)
 
 static int recover_left_over(Daemon *d, OpKind kind, char ***ret_thawed);
 
+/* Replies to a Thaw call: {"thawed": [mount points]}. */
+static int reply_thawed(struct varlink_call *call, char *const *thawed)
+{
+        json_object *o = json_object_new_object(), *a = json_object_new_array();
+        int r;
+
+        for (char *const *i = thawed; i && *i; i++)
+                json_object_array_add(a, json_object_new_string(*i));
+        json_object_object_add(o, "thawed", a);
+        r = varlink_call_reply(call, o);
+        json_object_put(o);
+        return r;
+}
+
 static void finish_operation(Daemon *d)
 {
         OpRecord *rec = operation_get_record(d->op);
@@ -639,15 +645,9 @@ static void finish_operation(Daemon *d)
         if (rec->kind == OP_KIND_TEST_FREEZE)
                 test_finish(d);
         if (d->thaw_call) {
-                json_object *o = json_object_new_object(), *a = json_object_new_array();
-
                 (void)operation_thawed_paths(d->op, &thawed);
                 recover_left_over(d, OP_KIND_EMERGENCY_THAW, &thawed);
-                for (char **i = thawed; i && *i; i++)
-                        json_object_array_add(a, json_object_new_string(*i));
-                json_object_object_add(o, "thawed", a);
-                (void)varlink_call_reply(d->thaw_call, o);
-                json_object_put(o);
+                (void)reply_thawed(d->thaw_call, thawed);
                 d->thaw_call = varlink_call_unref(d->thaw_call);
         }
         d->op = operation_free(d->op);
@@ -827,12 +827,7 @@ static void dispatch_channel(Daemon *d, uint32_t events)
 
 static const char *strip_prefix(const Daemon *d, const char *path)
 {
-        size_t n;
-
-        if (!d->root_prefix)
-                return path;
-        n = strlen(d->root_prefix);
-        return strncmp(path, d->root_prefix, n) == 0 && path[n] == '/' ? path + n : path;
+        return operation_strip_root_prefix(d->root_prefix, path);
 }
 
 /* Thaws what the state dir records (left by a dead instance); records it as kind. */
@@ -927,7 +922,7 @@ static int be_get_status(void *ud, ControlStatus *s)
         channel_driver_detect(d->opt.sysfs, &status_scratch.driver);
 
         *s = (ControlStatus){
-                .uptime_s = (double)(mono_usec() - d->start_usec) / 1e6,
+                .uptime_s = (double)(varlink_now_usec() - d->start_usec) / 1e6,
                 .state = op_state_name(d),
                 .operation = d->op ? op_kind_to_string(operation_get_record(d->op)->kind) : NULL,
                 .device = device_path(d),
@@ -1113,7 +1108,6 @@ static int be_thaw(void *ud, struct varlink_call *call, const char **ret_message
 {
         Daemon *d = ud;
         _cleanup_strv_free_ char **thawed = NULL;
-        json_object *o, *a;
         int r;
 
         if (d->thaw_call) {
@@ -1132,13 +1126,7 @@ static int be_thaw(void *ud, struct varlink_call *call, const char **ret_message
                 *ret_message = "cannot read the frozen-state records";
                 return r;
         }
-        o = json_object_new_object();
-        a = json_object_new_array();
-        for (char **i = thawed; i && *i; i++)
-                json_object_array_add(a, json_object_new_string(*i));
-        json_object_object_add(o, "thawed", a);
-        r = varlink_call_reply(call, o);
-        json_object_put(o);
+        r = reply_thawed(call, thawed);
         return r == -ENOTCONN ? 0 : r;
 }
 
@@ -1346,7 +1334,7 @@ int daemon_new(Daemon **ret, const DaemonOptions *options)
         d->epoll_fd = d->signal_fd = d->op_fd = d->watchdog_fd = d->hold_fd = d->reopen_fd = d->sd_watchdog_fd = -1;
         d->channel_fd = -1;
         d->owed_op = -1;
-        d->start_usec = mono_usec();
+        d->start_usec = varlink_now_usec();
         d->mountinfo = options->mountinfo ? options->mountinfo : MOUNTINFO_DEFAULT;
         d->config_path = strdup(options->config_path ? options->config_path : CONFIG_DEFAULT_PATH);
         if (!d->config_path)

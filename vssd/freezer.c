@@ -63,6 +63,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
+
 #define WORKER_STACK_SIZE (512 * 1024)
 
 typedef struct Target {
@@ -86,20 +88,11 @@ struct Freezer {
         size_t cap;
         unsigned max_level;
         bool ran;
+        dev_t root_dev;         /* st_dev of "/", once root_dev_known */
+        bool root_dev_known;
         unsigned freeze_seq, thaw_seq;
         FreezerReport report;
 };
-
-static void fz_closep(int *fd)
-{
-        if (*fd >= 0)
-                close(*fd);
-}
-
-static void fz_freep(void *p)
-{
-        free(*(void **)p);
-}
 
 static uint64_t now_usec(void)
 {
@@ -446,13 +439,18 @@ Freezer *freezer_free(Freezer *f)
         return NULL;
 }
 
-static int root_dev(dev_t *ret)
+/* The st_dev of "/", stat()ed once per freezer (not once per target). */
+static int root_dev(Freezer *f, dev_t *ret)
 {
         struct stat st;
 
-        if (stat("/", &st) < 0)
-                return -errno;
-        *ret = st.st_dev;
+        if (!f->root_dev_known) {
+                if (stat("/", &st) < 0)
+                        return -errno;
+                f->root_dev = st.st_dev;
+                f->root_dev_known = true;
+        }
+        *ret = f->root_dev;
         return 0;
 }
 
@@ -469,7 +467,7 @@ int freezer_add_target(Freezer *f, unsigned level, const char *path, dev_t expec
         if (!f->allow_root) {
                 if (path[strspn(path, "/")] == '\0')
                         return -EPERM;
-                r = root_dev(&rdev);
+                r = root_dev(f, &rdev);
                 if (r < 0)
                         return r;
                 /* Checked again on the fd at freeze time; this is the early warning. */
@@ -557,7 +555,7 @@ static const char *open_error_note(int error)
 static int open_one(Freezer *f, size_t i, dev_t rdev)
 {
         FreezerTargetReport *tr = &f->report.targets[i];
-        __attribute__((cleanup(fz_closep))) int fd = -1;
+        _cleanup_close_ int fd = -1;
         uint64_t t0 = now_usec();
         const char *note = NULL;
         struct stat st;
@@ -627,7 +625,7 @@ static int phase_open(Freezer *f)
         dev_t rdev = 0;
         int r;
 
-        r = root_dev(&rdev);
+        r = root_dev(f, &rdev);
         if (r < 0)
                 return r;
 
@@ -902,7 +900,7 @@ static void count(Freezer *f)
 
 static int freeze_run(Freezer *f)
 {
-        __attribute__((cleanup(fz_freep))) size_t *idx = NULL;
+        _cleanup_free_ size_t *idx = NULL;
         uint64_t t0, deadline;
         int r;
 

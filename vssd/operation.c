@@ -66,6 +66,7 @@ struct Operation {
 
         /* Worker-owned while it runs; the loop reads them after joining it. */
         struct plan *plan;
+        char **filesystems;             /* the plan's targets, given to the hooks */
         struct hook_runner *runner;
         struct hook_run *freeze_run, *thaw_run, *abort_thaw_run;
         Freezer *freezer;
@@ -202,6 +203,7 @@ Operation *operation_free(Operation *op)
         hook_run_free(op->abort_thaw_run);
         hook_runner_free(op->runner);
         plan_free(op->plan);
+        strv_free(op->filesystems);
         config_free(op->plan_config);
         strv_free(op->scope);
         free(op->mountinfo);
@@ -303,17 +305,22 @@ static const char *target_note(const FreezerTargetReport *t, char *buf, size_t s
         return t->note;
 }
 
-/* The mount point as the host sees it: the freezer's path without the root prefix. */
-static const char *host_path(const Operation *op, const char *path)
+const char *operation_strip_root_prefix(const char *root_prefix, const char *path)
 {
         size_t n;
 
-        if (!op->root_prefix)
+        if (!root_prefix)
                 return path;
-        n = strlen(op->root_prefix);
-        if (strncmp(path, op->root_prefix, n) == 0 && path[n] == '/')
+        n = strlen(root_prefix);
+        if (strncmp(path, root_prefix, n) == 0 && path[n] == '/')
                 return path + n;
         return path;
+}
+
+/* The mount point as the host sees it: the freezer's path without the root prefix. */
+static const char *host_path(const Operation *op, const char *path)
+{
+        return operation_strip_root_prefix(op->root_prefix, path);
 }
 
 static const char *fstype_of(const Operation *op, const char *mount_point)
@@ -488,7 +495,7 @@ static int add_targets(Operation *op)
 
 static void worker_freeze_run(Operation *op)
 {
-        _cleanup_strv_free_ char **fs = NULL;
+        char **fs = NULL;
         struct diag diag = DIAG_NULL;
         struct plan_input in = {
                 .mountinfo = op->mountinfo,
@@ -513,10 +520,11 @@ static void worker_freeze_run(Operation *op)
         diag_clear(&diag);
         post(op, OPERATION_EVENT_PROGRESS, "phase", "plan", NULL, "%zu filesystem(s) to freeze, %zu mount(s) skipped",
              plan_n_targets(op->plan), plan_n_skipped(op->plan));
-        if (filesystems_of(op, &fs) < 0) {
+        if (filesystems_of(op, &op->filesystems) < 0) {
                 set_error(op, "out of memory");
                 return;
         }
+        fs = op->filesystems;
 
         if (op->run_hooks) {
                 struct hook_config hc = {
@@ -608,7 +616,6 @@ static void *worker_freeze(void *userdata)
 static void *worker_thaw(void *userdata)
 {
         Operation *op = userdata;
-        _cleanup_strv_free_ char **fs = NULL;
         uint64_t t0;
         int r = 0;
 
@@ -626,10 +633,8 @@ static void *worker_thaw(void *userdata)
         }
         if (op->runner && op->freeze_run && hook_run_count(op->freeze_run) > 0) {
                 post(op, OPERATION_EVENT_PROGRESS, "phase", "hooks-thaw", NULL, NULL);
-                if (op->plan)
-                        (void)filesystems_of(op, &fs);
                 t0 = mono_usec();
-                (void)hook_runner_run_thaw(op->runner, op->thaw_reason, (const char *const *)fs,
+                (void)hook_runner_run_thaw(op->runner, op->thaw_reason, (const char *const *)op->filesystems,
                                            op->freeze_run, &op->thaw_run);
                 op->hooks_thaw_usec = mono_usec() - t0;
                 post_hooks(op, op->thaw_run);

@@ -79,4 +79,7 @@ int operation_thawed_paths(const Operation *op, char ***ret);
 /* Logs per-target results and hook output (call after thaw only). */
 void operation_log_results(const Operation *op);
 
+/* path without root_prefix (see OperationParams) when it lies under it; else path itself. */
+const char *operation_strip_root_prefix(const char *root_prefix, const char *path);
+
 static inline void operation_freep(Operation **op) { operation_free(*op); }

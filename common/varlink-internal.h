@@ -52,20 +52,7 @@ static inline int vl_steal_fd(int *fd)
 
 #define VL_ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Adds key: a new string to object o; -ENOMEM on failure. */
-static inline int vl_json_add_string(json_object *o, const char *key, const char *value)
-{
-        json_object *s = json_object_new_string(value);
-
-        if (!s)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, s) < 0) {
-                json_object_put(s);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
+/* Adds key: value (consumed) to object o; -ENOMEM if value is NULL or on failure. */
 static inline int vl_json_add(json_object *o, const char *key, json_object *value)
 {
         if (!value)
@@ -75,4 +62,10 @@ static inline int vl_json_add(json_object *o, const char *key, json_object *valu
                 return -ENOMEM;
         }
         return 0;
+}
+
+/* Adds key: a new string to object o; -ENOMEM on failure. */
+static inline int vl_json_add_string(json_object *o, const char *key, const char *value)
+{
+        return vl_json_add(o, key, json_object_new_string(value));
 }

@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "hooks.h"
+#include "util.h"
 
 #define HOOK_KILL_GRACE_MS UINT64_C(2000) /* wait for a SIGKILLed hook to die */
 #define HOOK_READ_CHUNK 4096
@@ -91,36 +92,6 @@ struct hook_runner {
 };
 
 /* ---- small helpers ---- */
-
-static void freep(void *p)
-{
-        free(*(void **)p);
-}
-
-static void closep(int *fd)
-{
-        if (*fd >= 0)
-                close(*fd);
-}
-
-static void closedirp(DIR **d)
-{
-        if (*d)
-                closedir(*d);
-}
-
-#define _cleanup_(f) __attribute__((cleanup(f)))
-#define _cleanup_free_ _cleanup_(freep)
-#define _cleanup_close_ _cleanup_(closep)
-
-static void *steal_ptr(void *pp)
-{
-        void **p = pp;
-        void *v = *p;
-
-        *p = NULL;
-        return v;
-}
 
 static uint64_t now_ms(void)
 {
@@ -415,7 +386,7 @@ int hook_check(const char *dir, uid_t expected_uid, struct hook_list **ret_list)
         _cleanup_(hook_list_freep) struct hook_list *list = NULL;
         _cleanup_free_ char *dir_problem = NULL;
         _cleanup_close_ int fd = -1;
-        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
         size_t allocated = 0;
         struct dirent *de;
         int r;
@@ -670,27 +641,16 @@ static bool env_assignment_valid(const char *s)
         return s[i] == '=';
 }
 
-static void strv_free(char **v)
-{
-        if (!v)
-                return;
-        for (char **p = v; *p; p++)
-                free(*p);
-        free(v);
-}
-
 int hook_runner_new(struct hook_runner **ret, const struct hook_config *cfg)
 {
         struct hook_runner *runner;
-        size_t n_extra = 0;
 
         if (!ret || !cfg)
                 return -EINVAL;
         if (cfg->policy != HOOK_POLICY_ABORT && cfg->policy != HOOK_POLICY_CONTINUE)
                 return -EINVAL;
-        for (; cfg->extra_env && cfg->extra_env[n_extra]; n_extra++)
-                if (!env_assignment_valid(cfg->extra_env[n_extra]) ||
-                    env_name_reserved(cfg->extra_env[n_extra]))
+        for (const char *const *e = cfg->extra_env; e && *e; e++)
+                if (!env_assignment_valid(*e) || env_name_reserved(*e))
                         return -EINVAL;
 
         runner = calloc(1, sizeof(*runner));
@@ -701,14 +661,8 @@ int hook_runner_new(struct hook_runner **ret, const struct hook_config *cfg)
         runner->expected_uid = cfg->expected_uid;
         runner->policy = cfg->policy;
         runner->dir = strdup(cfg->dir ? cfg->dir : HOOK_DIR_DEFAULT);
-        runner->extra_env = calloc(n_extra + 1, sizeof(char *));
-        if (!runner->dir || !runner->extra_env)
+        if (!runner->dir || strv_copy(&runner->extra_env, (char *const *)cfg->extra_env) < 0)
                 return hook_runner_free(runner), -ENOMEM;
-        for (size_t i = 0; i < n_extra; i++) {
-                runner->extra_env[i] = strdup(cfg->extra_env[i]);
-                if (!runner->extra_env[i])
-                        return hook_runner_free(runner), -ENOMEM;
-        }
 
         *ret = runner;
         return 0;
@@ -785,7 +739,7 @@ static int build_env(struct hook_runner *runner, enum hook_op op, enum hook_reas
                      const char *const *filesystems, char ***ret_env)
 {
         _cleanup_free_ char *fs = NULL;
-        size_t n_extra = 0, n = 0;
+        size_t n_extra = strv_length(runner->extra_env), n = 0;
         char **env;
         int r;
 
@@ -794,8 +748,6 @@ static int build_env(struct hook_runner *runner, enum hook_op op, enum hook_reas
         r = join_filesystems(filesystems, &fs);
         if (r < 0)
                 return r;
-        while (runner->extra_env[n_extra])
-                n_extra++;
         env = calloc(n_extra + 5, sizeof(char *));
         if (!env)
                 return -ENOMEM;
@@ -1084,17 +1036,15 @@ static int hook_runner_run_list(struct hook_runner *runner, enum hook_op op,
                                 struct hook_run **ret_run)
 {
         _cleanup_(hook_run_freep) struct hook_run *run = NULL;
-        char **env = NULL;
+        _cleanup_strv_free_ char **env = NULL;
         int r;
 
         r = build_env(runner, op, reason, filesystems, &env);
         if (r < 0)
                 return r;
         run = hook_run_alloc(op, runner->timeout_ms, list->n);
-        if (!run) {
-                strv_free(env);
+        if (!run)
                 return -ENOMEM;
-        }
 
         for (size_t k = 0; k < list->n; k++) {
                 size_t i = descending ? list->n - 1 - k : k;
@@ -1105,7 +1055,6 @@ static int hook_runner_run_list(struct hook_runner *runner, enum hook_op op,
                         break;
                 }
         }
-        strv_free(env);
 
         *ret_run = steal_ptr(&run);
         return (*ret_run)->failed > 0 ? HOOK_E_FAILED : 0;

@@ -491,14 +491,20 @@ static int freeze_group(struct builder *b, struct sb *sb, size_t rep)
         return 0;
 }
 
+/* The group's first in-scope member, or NONE. */
+static size_t first_in_scope(const struct builder *b, const struct sb *sb)
+{
+        for (size_t k = 0; k < sb->n_members; k++)
+                if (b->in_scope[sb->members[k]])
+                        return sb->members[k];
+        return NONE;
+}
+
 static int hidden_group(struct builder *b, const struct sb *sb)
 {
         _cleanup_free_ char *text = NULL;
-        size_t first = NONE;
+        size_t first = first_in_scope(b, sb);
 
-        for (size_t k = 0; k < sb->n_members && first == NONE; k++)
-                if (b->in_scope[sb->members[k]])
-                        first = sb->members[k];
         if (asprintf(&text, "covered by the later mount at %s: its mount point reaches another filesystem",
                      b->plan->entries[b->covered_by[first]].target) < 0)
                 return -ENOMEM;
@@ -509,13 +515,10 @@ static int decide_group(struct builder *b, struct sb *sb)
 {
         _cleanup_free_ char *text = NULL;
         enum plan_reason reason;
-        size_t first = NONE, rep;
+        size_t first = first_in_scope(b, sb), rep;
         bool done;
         int r;
 
-        for (size_t k = 0; k < sb->n_members && first == NONE; k++)
-                if (b->in_scope[sb->members[k]])
-                        first = sb->members[k];
         if (first == NONE)
                 return 0;       /* every member is outside the scope */
         r = type_rule(b, first, &reason, &text);
@@ -584,15 +587,16 @@ static int add_edge(struct sb *from, size_t to)
         return 0;
 }
 
-static const char *group_name(const struct builder *b, const struct sb *sb)
+/* The entry that stands for the group: its freeze target, else its first mount. */
+static struct plan_entry *group_entry(const struct builder *b, const struct sb *sb)
 {
-        return b->plan->entries[sb->rep != NONE ? sb->rep : sb->members[0]].target;
+        return &b->plan->entries[sb->rep != NONE ? sb->rep : sb->members[0]];
 }
 
 static int stack_group(struct builder *b, size_t g)
 {
         struct sb *sb = &b->sbs[g];
-        struct plan_entry *e = &b->plan->entries[sb->rep != NONE ? sb->rep : sb->members[0]];
+        struct plan_entry *e = group_entry(b, sb);
         _cleanup_strv_free_ char **files = NULL;
         int r;
 
@@ -687,7 +691,7 @@ static int report_cycle(struct builder *b, const bool *stuck)
                 return -ENOMEM;
         for (size_t g = 0, n = 0; g < b->n_sbs; g++)
                 if (stuck[g])
-                        fprintf(f, "%s%s", n++ ? ", " : "", group_name(b, &b->sbs[g]));
+                        fprintf(f, "%s%s", n++ ? ", " : "", group_entry(b, &b->sbs[g])->target);
         if (fclose(f) != 0)
                 return -ENOMEM;
         (void)diag_add(b->in->diag, DIAG_ERROR, b->sysfs, 0,

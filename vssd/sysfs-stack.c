@@ -6,7 +6,6 @@
  * point at plain directories. Each visited device is identified by its
  * realpath() so a looping tree ends instead of recursing forever.
  */
-#include <dirent.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -71,9 +70,9 @@ static int walk_device(struct walk *w, const char *dev, unsigned depth);
 static int walk_slaves(struct walk *w, const char *dev, unsigned depth)
 {
         _cleanup_free_ char *dir = NULL;
-        DIR *d;
+        _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
-        int r = 0;
+        int r;
 
         if (asprintf(&dir, "%s/slaves", dev) < 0)
                 return -ENOMEM;
@@ -85,16 +84,13 @@ static int walk_slaves(struct walk *w, const char *dev, unsigned depth)
 
                 if (de->d_name[0] == '.')
                         continue;
-                if (asprintf(&slave, "%s/%s", dir, de->d_name) < 0) {
-                        r = -ENOMEM;
-                        break;
-                }
+                if (asprintf(&slave, "%s/%s", dir, de->d_name) < 0)
+                        return -ENOMEM;
                 r = walk_device(w, slave, depth + 1);
                 if (r < 0)
-                        break;
+                        return r;
         }
-        closedir(d);
-        return r;
+        return 0;
 }
 
 static int walk_device(struct walk *w, const char *dev, unsigned depth)
@@ -129,9 +125,8 @@ static int walk_device(struct walk *w, const char *dev, unsigned depth)
 static int find_dm_by_name(const char *root, const char *name, char **ret)
 {
         _cleanup_free_ char *dir = NULL;
-        DIR *d;
+        _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
-        int r = 0;
 
         if (asprintf(&dir, "%s/class/block", root) < 0)
                 return -ENOMEM;
@@ -143,20 +138,13 @@ static int find_dm_by_name(const char *root, const char *name, char **ret)
 
                 if (!startswith(de->d_name, "dm-"))
                         continue;
-                if (asprintf(&attr, "%s/%s/dm/name", dir, de->d_name) < 0) {
-                        r = -ENOMEM;
-                        break;
-                }
+                if (asprintf(&attr, "%s/%s/dm/name", dir, de->d_name) < 0)
+                        return -ENOMEM;
                 if (read_line(attr, &value) < 0 || !streq(value, name))
                         continue;
-                if (asprintf(ret, "%s/%s", dir, de->d_name) < 0)
-                        r = -ENOMEM;
-                else
-                        r = 1;
-                break;
+                return asprintf(ret, "%s/%s", dir, de->d_name) < 0 ? -ENOMEM : 1;
         }
-        closedir(d);
-        return r;
+        return 0;
 }
 
 /* The sysfs directory of the device the filesystem is on; 0 and NULL when

@@ -1,6 +1,7 @@
 /* util: cleanup attributes, string and string-vector helpers shared by the daemon's objects. */
 #pragma once
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -31,6 +32,13 @@ static inline void closep(int *fd)
                 close(*fd);
 }
 #define _cleanup_close_ _cleanup_(closep)
+
+static inline void closedirp(DIR **d)
+{
+        if (*d)
+                closedir(*d);
+}
+#define _cleanup_closedir_ _cleanup_(closedirp)
 
 /* Hands ownership out of a cleanup-managed local. */
 static inline void *steal_ptr(void *pp)

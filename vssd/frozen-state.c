@@ -34,6 +34,7 @@
 #define _GNU_SOURCE /* syncfs, reallocarray */
 #endif
 #include "frozen-state.h"
+#include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -64,26 +65,9 @@ struct FrozenState {
         char *dir;
 };
 
-static void fs_closep(int *fd)
-{
-        if (*fd >= 0)
-                close(*fd);
-}
-
-static void fs_freep(void *p)
-{
-        free(*(void **)p);
-}
-
-static void fs_closedirp(DIR **d)
-{
-        if (*d)
-                closedir(*d);
-}
-
 int frozen_state_open(FrozenState **ret, const char *dir, unsigned flags)
 {
-        __attribute__((cleanup(fs_closep))) int fd = -1;
+        _cleanup_close_ int fd = -1;
         struct statfs sfs;
         struct stat st;
         FrozenState *state;
@@ -403,8 +387,8 @@ static void record_name(char *buf, size_t size, dev_t dev, bool temp)
 
 int frozen_state_record(FrozenState *state, const FrozenEntry *entry)
 {
-        __attribute__((cleanup(fs_freep))) char *text = NULL;
-        __attribute__((cleanup(fs_closep))) int fd = -1;
+        _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int fd = -1;
         char name[64], tmp[64];
         size_t len, off = 0;
         int r;
@@ -471,8 +455,8 @@ static int remove_record_name(FrozenState *state, const char *name)
 
 static int read_record(int dirfd, const char *name, char **ret_text, size_t *ret_size)
 {
-        __attribute__((cleanup(fs_closep))) int fd = -1;
-        __attribute__((cleanup(fs_freep))) char *buf = NULL;
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
         size_t size = 0;
 
         fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
@@ -529,7 +513,7 @@ static int entry_cmp(const void *a, const void *b)
 int frozen_state_list(FrozenState *state, FrozenList **ret_list)
 {
         __attribute__((cleanup(frozen_list_freep))) FrozenList *list = NULL;
-        __attribute__((cleanup(fs_closedirp))) DIR *d = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
         size_t cap = 0;
         struct dirent *de;
         int fd;
@@ -553,7 +537,7 @@ int frozen_state_list(FrozenState *state, FrozenList **ret_list)
         }
 
         while ((errno = 0, de = readdir(d))) {
-                __attribute__((cleanup(fs_freep))) char *text = NULL;
+                _cleanup_free_ char *text = NULL;
                 FrozenEntry *e;
                 size_t size = 0;
                 int r;
@@ -619,7 +603,7 @@ const char *frozen_recover_result_to_string(FrozenRecoverResult result)
 
 static void recover_one(FrozenState *state, FrozenRecoverItem *item)
 {
-        __attribute__((cleanup(fs_closep))) int fd = -1;
+        _cleanup_close_ int fd = -1;
         struct stat st;
 
         if (item->entry.corrupt) {

@@ -277,6 +277,7 @@ int hostsim_run(struct hvvssctl *ctl)
         static uint8_t pkt[HVVSS_MAX_PKT_LEN];
         struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
         double hold_s = ctl->hold_s >= 0 ? ctl->hold_s : 2;
+        bool daemon_lost = false;
         json_object *status = NULL, *op = NULL, *out;
         long long before;
         uint64_t reqid = ((uint64_t)getpid() << 16) | 1;
@@ -367,9 +368,17 @@ int hostsim_run(struct hvvssctl *ctl)
 
         /* The daemon's record of this backup: newer than the one before, and finished. */
         for (int tries = 0; tries < 20; tries++) {
+                long long newest;
+
                 json_object_put(op);
                 op = NULL;
-                if (newest_operation(ctl, &op) > before && op && strcmp(json_str(op, "result") ?: "", "in-progress") != 0)
+                newest = newest_operation(ctl, &op);
+                /* A failed call has been reported once; a dead connection stays dead. */
+                if (newest < -1) {
+                        daemon_lost = true;
+                        break;
+                }
+                if (newest > before && op && strcmp(json_str(op, "result") ?: "", "in-progress") != 0)
                         break;
                 usleep(100 * 1000);
         }
@@ -396,6 +405,9 @@ int hostsim_run(struct hvvssctl *ctl)
                 printf("\n");
                 if (op)
                         r = output_operation(ctl, stdout, op);
+                else if (daemon_lost)
+                        printf("hvvssd's record of this backup could not be read: the daemon went away during "
+                               "the backup (see journalctl -u hvvssd)\n");
                 else
                         printf("hvvssd recorded no operation for this backup (is another daemon holding "
                                "/dev/vmbus/hv_vss?)\n");

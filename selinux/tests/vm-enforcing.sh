@@ -45,8 +45,11 @@ done
 # A sanitizer build cannot run under the policy: ASan and LSan need
 # process getsched and ptrace on themselves, which hvvssd_t rightly lacks.
 # Such a build gets plain copies of the two binaries, made here, so the
-# VM runs what a package would ship.
-if ldd "$hvvssd" | grep -q 'libasan\|libubsan'; then
+# VM runs what a package would ship. The check reads the binary itself,
+# not a pipe: under pipefail, `ldd | grep -q` fails whenever grep exits
+# before ldd finishes writing (SIGPIPE), which once let a sanitizer build
+# into the VM. The symbols also catch clang's statically linked runtime.
+if grep -qa -e __asan_init -e __ubsan_handle "$hvvssd"; then
 	plain=$work.plain-build
 	echo "# $hvvssd is a sanitizer build: building plain hvvssd and hvvssctl in $plain"
 	cmake -S "$src" -B "$plain" -DHVVSS_SANITIZE=OFF -DHVVSS_BUILD_KMOD=OFF \

@@ -4,7 +4,9 @@
 # disks) freezes real ext4 and xfs filesystems. While frozen a write to each
 # blocks; after THAW it completes with its data; GetHistory records the
 # operation with its timings; the module's sysfs shows the daemon and the
-# negotiated versions, which hvvssd reports in GetStatus.
+# negotiated versions, which hvvssd reports in GetStatus. SIGTERM while
+# frozen thaws; kill -9 during a test-freeze --kernel hold leaves the
+# filesystems to the next hvvssd, which thaws them at start-up.
 . /lib/hvvss/tap.sh
 . /lib/hvvss/vss-lib.sh
 
@@ -14,6 +16,7 @@ CTL=/run/hyperv-vss/control
 cleanup() {
 	for fs in $FS; do fsfreeze --unfreeze "/mnt/$fs" 2>/dev/null; done
 	kill "$HVVSSD_PID" 2>/dev/null
+	wait "$HVVSSD_PID" 2>/dev/null
 }
 
 load_modules
@@ -70,6 +73,39 @@ for fs in $FS; do
 	check "$fs thawed by the stopping daemon" wait_until 15 test -e "/tmp/$fs.done"
 done
 host_reply "THAW after the daemon stopped -> HV_E_FAIL" "^reply $FAIL_RE .* op=thaw " op thaw --wait 5
+
+# kill -9 during the hold of hvvssctl test-freeze --kernel: hvvssctl tells
+# the daemon went away and fails; the filesystems stay frozen (nobody is left
+# to thaw them) until a restarted hvvssd thaws them from its /run records.
+hvvssd --foreground --scope /mnt/ext4 --scope /mnt/xfs >/tmp/hvvssd2.log 2>&1 &
+HVVSSD_PID=$!
+check "hvvssd restarted and registered" \
+	wait_until 15 sh -c "test \"\$(cat '$SYS/daemon_registered')\" = 1"
+hvvssctl test-freeze --kernel --hold 4 >/tmp/tf.out 2>&1 &
+TF_PID=$!
+check "test-freeze --kernel reaches the hold" wait_until 60 grep -q holding /tmp/tf.out
+start_writers
+sleep 1
+check "ext4 frozen by test-freeze" test ! -e /tmp/ext4.done
+kill -KILL "$HVVSSD_PID"
+wait "$HVVSSD_PID" 2>/dev/null
+wait_exit "$TF_PID" 30
+check "hvvssctl test-freeze fails when hvvssd dies (exit $EXIT_RC)" test "$EXIT_RC" != 0 -a "$EXIT_RC" != running
+check "hvvssctl says the daemon went away" grep -q 'the daemon went away during the backup' /tmp/tf.out
+check "hvvssctl does not retry a dead connection" sh -c '! grep -q "unusable after an earlier error" /tmp/tf.out'
+check "hvvssctl reports THAW failed at the host" grep -q 'THAW.*HV_E_FAIL' /tmp/tf.out
+diag "$(cat /tmp/tf.out)"
+sleep 1
+for fs in $FS; do
+	check "$fs still frozen with no daemon" test ! -e "/tmp/$fs.done"
+done
+hvvssd --foreground --scope /mnt/ext4 --scope /mnt/xfs >/tmp/hvvssd3.log 2>&1 &
+HVVSSD_PID=$!
+for fs in $FS; do
+	check "$fs thawed by the next hvvssd at start-up" wait_until 15 test -e "/tmp/$fs.done"
+done
+check "the next hvvssd logs what it thawed" grep -q 'left frozen by pid' /tmp/hvvssd3.log
+diag "$(cat /tmp/hvvssd3.log)"
 
 cleanup
 diag "hvvssd log: $(cat /tmp/hvvssd.log)"

@@ -12,7 +12,7 @@ CTEST_FLAGS ?= --output-on-failure -j$(JOBS) --timeout 900
 DEPS = cmake make gcc pkg-config clang libclang-rt-14-dev \
        libcmocka-dev libmount-dev libpopt-dev libjson-c-dev libsystemd-dev \
        linux-libc-dev linux-headers-amd64 linux-headers-cloud-amd64 dkms \
-       sparse linux-source-6.1 \
+       sparse linux-source-6.1 pahole xz-utils zstd \
        qemu-system-x86 busybox-static hyperv-daemons cpio kmod \
        e2fsprogs xfsprogs btrfs-progs util-linux python3 jq \
        debhelper dh-dkms lintian rpm rpmlint debootstrap fakeroot git \

@@ -105,10 +105,18 @@ add_module_tree() { # MODULE ON_BOOT(0|1)
 		path=${line#insmod }
 		path=${path%% *}
 		rel=${path#"$kdir"/}
+		# 6.12 ships modules xz-compressed: unpack them, so busybox's
+		# insmod (init.sh) needs no decompressor.
+		case $rel in
+		*.ko.xz) rel=${rel%.xz} ;;
+		esac
 		if [ -z "${seen[$rel]:-}" ]; then
 			seen[$rel]=1
 			mkdir -p "$root/$(dirname "$rel")"
-			cp "$path" "$root/$rel"
+			case $path in
+			*.ko.xz) xz -dc "$path" >"$root/$rel" || die "cannot decompress $path (xz-utils)" ;;
+			*) cp "$path" "$root/$rel" ;;
+			esac
 		fi
 		# Each group lists all its dependencies, shared ones included:
 		# init.sh loads only the groups it needs and skips loaded modules.

@@ -5,6 +5,10 @@
 # Usage: run-vm.sh --kmod-dir DIR --scenario FILE [--bin PATH]... [--file SRC:DST]...
 #                  [--disk FSTYPE:SIZE_MB]... [--timeout SECONDS] [--append KERNEL_ARGS]
 #                  [--mem MB] [--log FILE] [--keep] [--module NAME]...
+#                  [--kernel-abi ABI]
+#
+# --kernel-abi picks the Debian kernel to boot (default: the one
+# linux-headers-amd64 points at); --kmod-dir must hold modules built for it.
 #
 # See tests/vm/README.md.  Streams the scenario's output (TAP) to stdout and
 # ends with one verdict line, "vm: PASS name (...)" or "vm: FAIL name: why".
@@ -17,7 +21,7 @@ prog=run-vm
 
 usage_error() {
 	echo "$prog: $*" >&2
-	echo "$prog: usage: run-vm.sh --kmod-dir DIR --scenario FILE [--bin PATH]... [--file SRC:DST]... [--disk FSTYPE:SIZE_MB]... [--timeout SECONDS] [--append ARGS] [--mem MB] [--log FILE] [--keep] [--module NAME]... (see tests/vm/README.md)" >&2
+	echo "$prog: usage: run-vm.sh --kmod-dir DIR --scenario FILE [--bin PATH]... [--file SRC:DST]... [--disk FSTYPE:SIZE_MB]... [--timeout SECONDS] [--append ARGS] [--mem MB] [--log FILE] [--keep] [--module NAME]... [--kernel-abi ABI] (see tests/vm/README.md)" >&2
 	exit 2
 }
 setup_error() {
@@ -25,7 +29,7 @@ setup_error() {
 	exit 2
 }
 
-kmod_dir='' scenario='' timeout=180 append='' mem=${MEM:-768} log='' keep=0
+kmod_dir='' scenario='' timeout=180 append='' mem=${MEM:-768} log='' keep=0 abi=''
 bins=() files=() disks=() modules=()
 while [ $# -gt 0 ]; do
 	opt=$1
@@ -35,7 +39,7 @@ while [ $# -gt 0 ]; do
 		shift
 		continue
 		;;
-	--kmod-dir|--scenario|--bin|--file|--disk|--timeout|--append|--mem|--log|--module)
+	--kmod-dir|--scenario|--bin|--file|--disk|--timeout|--append|--mem|--log|--module|--kernel-abi)
 		[ $# -ge 2 ] || usage_error "option $opt needs an argument"
 		arg=$2
 		shift 2
@@ -53,6 +57,7 @@ while [ $# -gt 0 ]; do
 	--mem) mem=$arg ;;
 	--log) log=$arg ;;
 	--module) modules+=(--module "$arg") ;;
+	--kernel-abi) abi=$arg ;;
 	esac
 done
 [ -n "$kmod_dir" ] || usage_error "--kmod-dir is required"
@@ -67,7 +72,16 @@ command -v qemu-system-x86_64 >/dev/null ||
 name=$(basename "$scenario" .sh)
 t_start=$EPOCHREALTIME
 
-kdir=$("$here/fetch-kernel.sh") || setup_error "cannot get the test kernel (see the fetch-kernel message above)"
+kdir=$("$here/fetch-kernel.sh" $abi) || setup_error "cannot get the test kernel (see the fetch-kernel message above)"
+release=$(cat "$kdir/release")
+# Modules built for another kernel fail to load in the VM with a terse
+# "Invalid module format": say so here, with both releases.
+for ko in "$kmod_dir"/*.ko; do
+	[ -e "$ko" ] || continue
+	vermagic=$(modinfo -F vermagic "$ko" 2>/dev/null) || setup_error "modinfo cannot read $ko"
+	[ "${vermagic%% *}" = "$release" ] ||
+		setup_error "$ko is built for ${vermagic%% *}, the VM boots $release: pass the matching --kmod-dir or --kernel-abi"
+done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/hvvss-vm-$name.XXXXXX")
 own_log=0

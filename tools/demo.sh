@@ -207,7 +207,8 @@ step "The application: append a numbered line to both filesystems every 0.1 s"
 		n=$((n + 1))
 		echo "write $n" >>/mnt/ext4/app.log
 		echo "write $n" >>/mnt/xfs/app.log
-		echo "$n" >"$RUN/writer.count"
+		# Readers poll the count: write it whole (rename), never truncated.
+		echo "$n" >"$RUN/writer.count.new" && mv -f "$RUN/writer.count.new" "$RUN/writer.count"
 		sleep 0.1
 	done
 ) &

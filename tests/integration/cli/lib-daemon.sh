@@ -157,7 +157,8 @@ writer_start() {
 			n=$((n + 1))
 			echo "write $n" >>"$M_EXT4/app.log"
 			echo "write $n" >>"$M_XFS/app.log"
-			echo "$n" >"$RUNDIR/writer.count"
+			# Readers poll the count: write it whole (rename), never truncated.
+			echo "$n" >"$RUNDIR/writer.count.new" && mv -f "$RUNDIR/writer.count.new" "$RUNDIR/writer.count"
 			sleep 0.1
 		done
 	) &

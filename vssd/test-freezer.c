@@ -835,7 +835,12 @@ static void test_bounded_parallel(void **state)
         }
         fake.freeze_sleep_ms = 100;
         assert_int_equal(freezer_freeze(f), 0);
-        assert_true(freezer_get_report(f)->freeze_usec < 500000);
+        /*
+         * More than the bounded case's 2 at once, and well under the 600 ms
+         * of one after the other; loose, since the machine may be loaded.
+         */
+        assert_true(fake.max_concurrent > 2);
+        assert_true(freezer_get_report(f)->freeze_usec < 2000000);
         assert_int_equal(freezer_thaw(f), 0);
         freezer_free(f);
 }

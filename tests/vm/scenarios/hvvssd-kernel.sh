@@ -81,7 +81,9 @@ hvvssd --foreground --scope /mnt/ext4 --scope /mnt/xfs >/tmp/hvvssd2.log 2>&1 &
 HVVSSD_PID=$!
 check "hvvssd restarted and registered" \
 	wait_until 15 sh -c "test \"\$(cat '$SYS/daemon_registered')\" = 1"
-hvvssctl test-freeze --kernel --hold 4 >/tmp/tf.out 2>&1 &
+# The hold outlasts the steps up to the kill even on a slow TCG vCPU:
+# THAW must not be sent while hvvssd is alive.
+hvvssctl test-freeze --kernel --hold 12 >/tmp/tf.out 2>&1 &
 TF_PID=$!
 check "test-freeze --kernel reaches the hold" wait_until 60 grep -q holding /tmp/tf.out
 start_writers
@@ -104,7 +106,7 @@ HVVSSD_PID=$!
 for fs in $FS; do
 	check "$fs thawed by the next hvvssd at start-up" wait_until 15 test -e "/tmp/$fs.done"
 done
-check "the next hvvssd logs what it thawed" grep -q 'left frozen by pid' /tmp/hvvssd3.log
+check "the next hvvssd logs what it thawed" wait_until 15 grep -q 'left frozen by pid' /tmp/hvvssd3.log
 diag "$(cat /tmp/hvvssd3.log)"
 
 cleanup

@@ -95,7 +95,7 @@ start_writers
 kill -9 "$HVD_PID"
 wait "$HVD_PID" 2>/dev/null
 check "hv_vss_daemon's death unregisters it" \
-	wait_until 5 sh -c "test \"\$(cat '$SYS/daemon_registered')\" = 0"
+	wait_until 15 sh -c "test \"\$(cat '$SYS/daemon_registered')\" = 0"
 host_reply "THAW with the daemon dead -> HV_E_FAIL at once" "^reply $FAIL_RE .* op=thaw " op thaw --wait 5
 sleep 1
 for fs in $FS; do

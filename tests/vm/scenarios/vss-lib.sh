@@ -12,7 +12,7 @@ load_modules() {
 	check "insmod hv_vss.ko" insmod "$HVVSS_KMOD/hv_vss.ko"
 	check "insmod hv_vss_hostsim.ko" insmod "$HVVSS_KMOD/hv_vss_hostsim.ko"
 	check "$DAEMON_DEV and /dev/hv_vss_hostsim appear" \
-		wait_until 5 test -c "$DAEMON_DEV" -a -c /dev/hv_vss_hostsim
+		wait_until 15 test -c "$DAEMON_DEV" -a -c /dev/hv_vss_hostsim
 }
 
 sysval() {
@@ -80,7 +80,7 @@ start_daemon() {
 	shift
 	vss-fakedaemon "$@" >"$_sd_log" 2>&1 &
 	DAEMON_PID=$!
-	if wait_until 5 grep -q '^registered' "$_sd_log"; then
+	if wait_until 15 grep -q '^registered' "$_sd_log"; then
 		ok "vss-fakedaemon $* registers ($(grep '^registered' "$_sd_log"))"
 	else
 		not_ok "vss-fakedaemon $* registers"
@@ -90,11 +90,11 @@ start_daemon() {
 
 # wait_line DESC LOG PATTERN [SECS]: LOG gets a line matching PATTERN.
 wait_line() {
-	if wait_until "${4:-5}" grep -q -- "$3" "$2"; then
+	if wait_until "${4:-15}" grep -q -- "$3" "$2"; then
 		ok "$1"
 	else
 		not_ok "$1"
-		diag "no line matching '$3' in $2 within ${4:-5} s:"
+		diag "no line matching '$3' in $2 within ${4:-15} s:"
 		diag "$(cat "$2")"
 	fi
 }
@@ -133,5 +133,5 @@ start_writers() {
 stop_daemon() {
 	kill "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
-	wait_until 5 sh -c "test \"\$(cat '$SYS/daemon_registered')\" = 0" || true
+	wait_until 15 sh -c "test \"\$(cat '$SYS/daemon_registered')\" = 0" || true
 }

@@ -21,8 +21,8 @@ wait_line "late daemon registers" /tmp/late.log '^registered abi=129'
 host_reply "FREEZE unanswered for 2 s -> HV_E_FAIL to the host" \
 	"^reply $FAIL_RE .* op=freeze " op freeze --wait 10
 ms=$(reply_ms)
-check "the timeout answer came after about 2 s (${ms} ms, want 1.9-3.5 s)" \
-	test "${ms:-0}" -ge 1900 -a "${ms:-0}" -le 3500
+check "the timeout answer came after about 2 s (${ms} ms, want 1.9-6 s; the default is 900 s)" \
+	test "${ms:-0}" -ge 1900 -a "${ms:-0}" -le 6000
 check_eq "stats/freeze_timeout" 1 "$(stat_val freeze_timeout)"
 check_eq "last_result" timeout "$(sysval last_result)"
 check_eq "state back to ready after the timeout" ready "$(sysval state)"
@@ -40,8 +40,8 @@ start_daemon /tmp/never.log --answer never
 host_reply "HOT_BACKUP unanswered for 1 s -> HV_E_FAIL" \
 	"^reply $FAIL_RE .* op=hot_backup " op hot_backup --wait 10
 ms=$(reply_ms)
-check "the HOT_BACKUP timeout answer came after about 1 s (${ms} ms, want 0.9-2.5 s)" \
-	test "${ms:-0}" -ge 900 -a "${ms:-0}" -le 2500
+check "the HOT_BACKUP timeout answer came after about 1 s (${ms} ms, want 0.9-5 s; the default is 30 s)" \
+	test "${ms:-0}" -ge 900 -a "${ms:-0}" -le 5000
 check_eq "stats/hot_backup_timeout" 1 "$(stat_val hot_backup_timeout)"
 check "restore hot_backup_timeout" sh -c "echo 30 >$PARAMS/hot_backup_timeout"
 stop_daemon "$DAEMON_PID"
@@ -57,7 +57,7 @@ kill -9 "$DAEMON_PID"
 host_reply "kill -9 of the daemon -> HV_E_FAIL for the FREEZE (reqid 700)" \
 	"^reply $FAIL_RE .* reqid=700 .* op=freeze " wait-reply --reqid 700 --wait 5
 ms=$(reply_ms)
-check "answered promptly after the kill (${ms} ms of waiting < 2 s)" test "${ms:-99999}" -lt 2000
+check "answered promptly after the kill (${ms} ms of waiting < 5 s, not the 900 s timeout)" test "${ms:-99999}" -lt 5000
 wait "$DAEMON_PID" 2>/dev/null
 check_eq "stats/freeze_daemon_gone" $((g0 + 1)) "$(stat_val freeze_daemon_gone)"
 check_eq "last_result" daemon_gone "$(sysval last_result)"

@@ -14,7 +14,7 @@ DEPS = cmake make gcc pkg-config clang libclang-rt-14-dev \
        linux-libc-dev linux-headers-amd64 linux-headers-cloud-amd64 dkms \
        sparse linux-source-6.1 pahole xz-utils zstd \
        qemu-system-x86 busybox-static hyperv-daemons cpio kmod \
-       e2fsprogs xfsprogs btrfs-progs util-linux python3 jq \
+       e2fsprogs xfsprogs btrfs-progs util-linux procps python3 jq \
        debhelper dh-dkms lintian rpm rpmlint debootstrap fakeroot git \
        selinux-policy-dev selinux-policy-default setools checkpolicy \
        semodule-utils policycoreutils selinux-utils

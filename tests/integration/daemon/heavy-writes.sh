@@ -9,10 +9,10 @@ mkext4 ext4 1G
 conf freeze_timeout 10s
 start_fk
 start_daemon --scope "$WORK/mnt/ext4"
-for i in 1 2 3 4; do
-	( while :; do dd if=/dev/zero of="$WORK/mnt/ext4/dd$i" bs=1M count=96 status=none 2>/dev/null || sleep 0.2; done ) &
-	PIDS+=($!)
-done
+# Each loop leads a process group: stop_writers stops its running dd too,
+# which would otherwise go on writing (and keep the filesystem busy).
+dd_loop() { while :; do dd if=/dev/zero of="$WORK/mnt/ext4/dd$1" bs=1M count=96 status=none 2>/dev/null || sleep 0.2; done; }
+for i in 1 2 3 4; do spawn_group dd_loop "$i"; done
 start_writer "$WORK/mnt/ext4" ext4
 sleep 2
 fk freeze
@@ -34,8 +34,8 @@ fail)
 	die "FREEZE not answered ('$r')" ;;
 esac
 t=$(now_ns)
-sleep 1
-[ "$(acks_after ext4 "$t")" -gt 0 ] || die "the writer is stuck after the cycle"
+# With the dd loops still writing, one fsync may take seconds on a slow machine.
+wait_secs 60 acked_after ext4 "$t" || die "the writer is stuck after the cycle (no write acknowledged in 60 s)"
 stop_writers
 assert_thawed "$WORK/mnt/ext4"
 "$WRITER" --verify "$WORK/mnt/ext4/writer-ext4.dat" "$RUN/ack-ext4.log" || die "writes lost"

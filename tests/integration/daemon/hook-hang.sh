@@ -14,7 +14,10 @@ r=$(fk_reply 60000)
 t1=$(date +%s)
 [ "$r" = fail ] || die "FREEZE answered '$r', expected fail"
 [ $((t1 - t0)) -lt 30 ] || die "the answer took $((t1 - t0)) s: the hook was not killed at its timeout"
-pgrep -x -f "sleep 317" >/dev/null && die "the hook's background process survived its timeout"
+# SIGKILLed with the hook's group by now, but a process may take a moment to
+# die and go away: up to 10 s.
+hook_sleep_gone() { ! pgrep -x -f "sleep 317" >/dev/null; }
+wait_secs 10 hook_sleep_gone || die "the hook's background process survived its timeout"
 assert_thawed "$WORK/mnt/ext4"
 op=$(last_op)
 echo "$op" | jq -e '[.hooks[] | select(.name == "10-hang" and .operation == "freeze")][0] | .result == "timeout" and .signal == 9' >/dev/null ||

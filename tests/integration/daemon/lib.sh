@@ -28,8 +28,8 @@ die() {
 }
 note() { echo "$T: $*"; }
 
-for tool in jq setpriv unshare timeout; do
-	command -v "$tool" >/dev/null 2>&1 || die "$tool not found (util-linux, jq)"
+for tool in jq setpriv unshare timeout ps pgrep; do
+	command -v "$tool" >/dev/null 2>&1 || die "$tool not found (util-linux, procps, jq)"
 done
 for b in "$HVVSSD" "$FAKE" "$CALL" "$WRITER"; do
 	[ -x "$b" ] || die "$b not built"
@@ -39,24 +39,89 @@ done
 loopfs_init daemon  # $WORK, with $WORK/img and $WORK/mnt
 chmod 0755 "$WORK"
 RUN=$WORK/run
-PIDS=()         # writers and helpers to stop
+PIDS=()         # writers and helpers to stop (signalled only while still our children)
+PGROUPS=()      # those of PIDS that lead a process group of their own (spawn_group)
 DAEMON_PID=
 FK_PID=
 
+# --- our processes (cleanup uses these) ------------------------------------
+# A PID in PIDS may have been reaped long ago (bash reaps background children
+# as they end) and reused by an unrelated process: only a process whose
+# parent is still this shell is ours to signal.
+# child_stat PID: prints "STATE PGRP" of PID if it is a child of this shell.
+child_stat() {
+	local s ppid
+	{ read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1
+	s=${s##*) }     # after the command name, which may hold spaces and ')'
+	read -r -a s <<<"$s"
+	ppid=${s[1]}
+	[ "$ppid" = "$$" ] || return 1
+	echo "${s[0]} ${s[2]}"
+}
+# running PID: PID is a child of this shell and has not exited.
+running() {
+	local st
+	st=$(child_stat "$1") || return 1
+	[ "${st%% *}" != Z ]
+}
+# signal_pids SIG: SIG to each of PIDS that is still our child; to its whole
+# process group if it leads one (spawn_group).
+signal_pids() {
+	local p st
+	for p in "${PIDS[@]}"; do
+		st=$(child_stat "$p") || continue
+		if [ "${st#* }" = "$p" ]; then
+			kill "-$1" -- "-$p" 2>/dev/null
+		else
+			kill "-$1" "$p" 2>/dev/null
+		fi
+	done
+}
+# group_alive PGRP: a process of group PGRP has not exited yet (a zombie has
+# closed its files already).
+group_alive() {
+	ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { f = 1 } END { exit !f }'
+}
+# reap_pids: waits for all of PIDS, then up to 10 s for the rest of their
+# process groups (a dd of a shell loop, now an orphan) to exit: nothing of
+# ours may keep a filesystem busy at teardown. Empties PIDS.
+reap_pids() {
+	local p g
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	for g in "${PGROUPS[@]}"; do
+		for _ in $(seq 100); do group_alive "$g" || break; sleep 0.1; done
+		group_alive "$g" && echo "$T: process group $g still has processes" >&2
+	done
+	PIDS=()
+	PGROUPS=()
+}
+# spawn_group CMD...: CMD (a shell function, too) in the background as the
+# leader of a process group of its own, recorded in PIDS; stopping it stops
+# what it started as well (without job control a killed shell loop would
+# leave its running child behind).
+spawn_group() {
+	set -m
+	"$@" &
+	set +m
+	PIDS+=($!)
+	PGROUPS+=($!)
+}
+
 cleanup() {
-	local rc=$? p
+	local rc=$?
 	trap - EXIT INT TERM
 	set +e
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+	signal_pids TERM
+	# (running, not kill -0: a daemon that died and was reaped may have left its PID to another process)
+	if [ -n "$DAEMON_PID" ] && running "$DAEMON_PID"; then
 		kill -TERM "$DAEMON_PID" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$DAEMON_PID" 2>/dev/null
+		for _ in $(seq 50); do running "$DAEMON_PID" || break; sleep 0.1; done
+		running "$DAEMON_PID" && kill -KILL "$DAEMON_PID" 2>/dev/null
 	fi
 	# Thaw everything of ours, whatever happened, then let the blocked writers finish.
 	loopfs_thaw
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	[ -n "$FK_PID" ] && { exec 7>&- 2>/dev/null; kill "$FK_PID" 2>/dev/null; wait "$FK_PID" 2>/dev/null; }
+	reap_pids
+	[ -n "$FK_PID" ] && { exec 7>&- 2>/dev/null; running "$FK_PID" && kill "$FK_PID" 2>/dev/null; wait "$FK_PID" 2>/dev/null; }
 	[ -n "$DAEMON_PID" ] && wait "$DAEMON_PID" 2>/dev/null
 	loopfs_teardown
 	exit "$rc"
@@ -113,7 +178,8 @@ fk_register() {
 	local n
 	n=$(grep -c '^registered' "$RUN/fk.out")
 	fk "register ${1:-10000}"
-	for _ in $(seq 150); do
+	# as long as the fake kernel waits, and 5 s more for it to say so
+	for _ in $(seq $((${1:-10000} / 100 + 50))); do
 		[ "$(grep -c '^registered' "$RUN/fk.out")" -gt "$n" ] && return 0
 		sleep 0.1
 	done
@@ -149,7 +215,7 @@ stop_clean() {
 }
 stop_daemon() {
 	[ -n "$DAEMON_PID" ] || return 0
-	kill -TERM "$DAEMON_PID" 2>/dev/null
+	running "$DAEMON_PID" && kill -TERM "$DAEMON_PID" 2>/dev/null
 	wait "$DAEMON_PID"
 	DAEMON_STATUS=$?
 	DAEMON_PID=
@@ -162,9 +228,14 @@ last_op() {
 }
 
 # wait_for CMD...: up to 5 s for CMD to succeed.
-wait_for() {
-	for _ in $(seq 50); do "$@" && return 0; sleep 0.1; done
-	return 1
+wait_for() { wait_secs 5 "$@"; }
+# wait_secs SECS CMD...: up to SECS s for CMD to succeed (a slow CI machine
+# needs generous deadlines; a passing CMD returns at once).
+wait_secs() {
+	local n=$(($1 * 10))
+	shift
+	for _ in $(seq "$n"); do "$@" && return 0; sleep 0.1; done
+	"$@"
 }
 # host_cycle WHAT PROBE_MP MP...: a host FREEZE (a write to PROBE_MP blocks)
 # and THAW, both ok; then every MP is thawed and the newest host-backup is ok
@@ -188,13 +259,14 @@ assert_thawed() {
 	return 0
 }
 # probe_blocked MP: true if a write to MP does not finish within 0.5 s (frozen).
-# The probe stays in PIDS and finishes after thaw.
+# The probe stays in PIDS and finishes after thaw. (running, not kill -0: a
+# probe that finished but is not reaped yet is a zombie, not blocked.)
 probe_blocked() {
 	sh -c "echo x > '$1/.hvvss-probe'" &
 	local p=$!
 	PIDS+=($p)
 	sleep 0.5
-	kill -0 "$p" 2>/dev/null
+	running "$p"
 }
 
 # --- writers ---------------------------------------------------------------
@@ -204,15 +276,15 @@ start_writer() {       # start_writer MP NAME
 	eval "WRITER_$2=$!"
 }
 stop_writers() {
-	local p
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	PIDS=()
+	signal_pids TERM
+	reap_pids
 }
 now_ns() { date +%s%N; }
 # acks_between NAME FROM_NS TO_NS: how many writes were acknowledged in the window.
 acks_between() { awk -v a="$2" -v b="$3" '$2 > a && $2 < b' "$RUN/ack-$1.log" | wc -l; }
 acks_after() { awk -v a="$2" '$2 > a' "$RUN/ack-$1.log" | wc -l; }
+# acked_after NAME FROM_NS: some write of writer NAME was acknowledged after FROM_NS.
+acked_after() { [ "$(acks_after "$1" "$2")" -gt 0 ]; }
 
 # timings OP_JSON: one line with the phase durations, for the report.
 timings() {

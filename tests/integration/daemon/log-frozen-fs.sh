@@ -20,9 +20,9 @@ out=$(call TestFreeze) ; echo "$out" | grep -q "io.hypervvss.Busy" || die "TestF
 call GetStatus >/dev/null || die "GetStatus while frozen failed"
 grep -q "host capability check" "$DAEMON_LOG" && die "a line was written to the frozen filesystem"
 fk_expect thaw 30000 ok
-sleep 0.5
-grep -q "host capability check: ok" "$DAEMON_LOG" || die "the line logged while frozen did not appear after thaw"
-grep -q "logfs (ext4, level 0): frozen-thawed" "$DAEMON_LOG" || die "no per-target result after thaw"
+# Both lines are written after the THAW reply: up to 10 s on a slow machine.
+wait_secs 10 grep -q "host capability check: ok" "$DAEMON_LOG" || die "the line logged while frozen did not appear after thaw"
+wait_secs 10 grep -q "logfs (ext4, level 0): frozen-thawed" "$DAEMON_LOG" || die "no per-target result after thaw"
 assert_thawed "$WORK/mnt/ext4" "$WORK/mnt/logfs"
 stop_daemon
 note PASS

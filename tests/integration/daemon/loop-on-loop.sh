@@ -16,6 +16,11 @@ start_writer "$WORK/mnt/inner" inner
 sleep 0.5
 fk freeze
 [ "$(fk_reply 60000)" = ok ] || die "FREEZE not ok"
+# The window starts after the probe (0.5 s after the reply): the writer
+# stamps its ack after fsync returns, so an fsync completed just before the
+# freeze by a writer descheduled before stamping would read as acknowledged
+# while frozen.
+probe_blocked "$WORK/mnt/inner" || die "inner: a write went through while frozen"
 t1=$(now_ns); sleep 1; t2=$(now_ns)
 fk thaw
 [ "$(fk_reply 30000)" = ok ] || die "THAW not ok"

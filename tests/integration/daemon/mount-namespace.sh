@@ -34,8 +34,12 @@ grep -q " $MP " "/proc/$DAEMON_PID/mountinfo" && die "the test mount is visible 
 grep -q "opened through /proc/$$/root" "$RUN/daemon.log" || die "the daemon did not notice the other namespace"
 fk freeze
 [ "$(fk_reply 60000)" = ok ] || die "FREEZE not ok"
-t1=$(now_ns)
 probe_blocked "$MP" || die "the host's filesystem was not frozen"
+# The window starts after the probe (0.5 s after the reply): the writer
+# stamps its ack after fsync returns, so an fsync completed just before the
+# freeze by a writer descheduled before stamping would read as acknowledged
+# while frozen.
+t1=$(now_ns)
 sleep 1
 t2=$(now_ns)
 fk thaw

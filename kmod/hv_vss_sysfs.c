@@ -45,25 +45,23 @@ static void hv_vss_snap(struct device *dev, struct hv_vss_snap *s)
 	spin_unlock_irqrestore(&ch->lock, flags);
 }
 
-static ssize_t state_show(struct device *dev, struct device_attribute *attr,
-			  char *buf)
-{
-	struct hv_vss_snap s;
+/*
+ * NAME_show prints FMT of EXPR, an expression over the snapshot s; one
+ * definition for the attributes that print one field of it.
+ */
+#define HV_VSS_SNAP_ATTR(_name, _fmt, _expr)				\
+static ssize_t _name##_show(struct device *dev,				\
+			    struct device_attribute *attr, char *buf)	\
+{									\
+	struct hv_vss_snap s;						\
+									\
+	hv_vss_snap(dev, &s);						\
+	return hv_vss_emit(buf, _fmt "\n", _expr);			\
+}									\
+static DEVICE_ATTR_RO(_name)
 
-	hv_vss_snap(dev, &s);
-	return hv_vss_emit(buf, "%s\n", hv_vss_state_name(s.state));
-}
-static DEVICE_ATTR_RO(state);
-
-static ssize_t in_flight_show(struct device *dev, struct device_attribute *attr,
-			      char *buf)
-{
-	struct hv_vss_snap s;
-
-	hv_vss_snap(dev, &s);
-	return hv_vss_emit(buf, "%s\n", hv_vss_dop_name(s.in_flight));
-}
-static DEVICE_ATTR_RO(in_flight);
+HV_VSS_SNAP_ATTR(state, "%s", hv_vss_state_name(s.state));
+HV_VSS_SNAP_ATTR(in_flight, "%s", hv_vss_dop_name(s.in_flight));
 
 static ssize_t hv_vss_version_show(struct device *dev, bool framework,
 				   char *buf)
@@ -92,65 +90,12 @@ static ssize_t message_version_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(message_version);
 
-static ssize_t daemon_registered_show(struct device *dev,
-				      struct device_attribute *attr, char *buf)
-{
-	struct hv_vss_snap s;
-
-	hv_vss_snap(dev, &s);
-	return hv_vss_emit(buf, "%d\n", s.state >= HV_VSS_READY);
-}
-static DEVICE_ATTR_RO(daemon_registered);
-
-static ssize_t daemon_pid_show(struct device *dev,
-			       struct device_attribute *attr, char *buf)
-{
-	struct hv_vss_snap s;
-
-	hv_vss_snap(dev, &s);
-	return hv_vss_emit(buf, "%d\n", s.daemon_pid);
-}
-static DEVICE_ATTR_RO(daemon_pid);
-
-static ssize_t daemon_abi_show(struct device *dev,
-			       struct device_attribute *attr, char *buf)
-{
-	struct hv_vss_snap s;
-
-	hv_vss_snap(dev, &s);
-	return hv_vss_emit(buf, "%u\n", s.daemon_abi);
-}
-static DEVICE_ATTR_RO(daemon_abi);
-
-static ssize_t last_operation_show(struct device *dev,
-				   struct device_attribute *attr, char *buf)
-{
-	struct hv_vss_snap s;
-
-	hv_vss_snap(dev, &s);
-	return hv_vss_emit(buf, "%s\n", hv_vss_dop_name(s.last_op));
-}
-static DEVICE_ATTR_RO(last_operation);
-
-static ssize_t last_result_show(struct device *dev,
-				struct device_attribute *attr, char *buf)
-{
-	struct hv_vss_snap s;
-
-	hv_vss_snap(dev, &s);
-	return hv_vss_emit(buf, "%s\n", hv_vss_result_name(s.last_result));
-}
-static DEVICE_ATTR_RO(last_result);
-
-static ssize_t last_duration_us_show(struct device *dev,
-				     struct device_attribute *attr, char *buf)
-{
-	struct hv_vss_snap s;
-
-	hv_vss_snap(dev, &s);
-	return hv_vss_emit(buf, "%lld\n", (long long)s.last_duration_us);
-}
-static DEVICE_ATTR_RO(last_duration_us);
+HV_VSS_SNAP_ATTR(daemon_registered, "%d", s.state >= HV_VSS_READY);
+HV_VSS_SNAP_ATTR(daemon_pid, "%d", s.daemon_pid);
+HV_VSS_SNAP_ATTR(daemon_abi, "%u", s.daemon_abi);
+HV_VSS_SNAP_ATTR(last_operation, "%s", hv_vss_dop_name(s.last_op));
+HV_VSS_SNAP_ATTR(last_result, "%s", hv_vss_result_name(s.last_result));
+HV_VSS_SNAP_ATTR(last_duration_us, "%lld", (long long)s.last_duration_us);
 
 static struct attribute *hv_vss_attrs[] = {
 	&dev_attr_state.attr,

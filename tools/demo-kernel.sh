@@ -47,21 +47,10 @@ trap 'rm -rf "$work"' EXIT
 # The scenario runs inside the VM (busybox ash).  Every step prints what it
 # does and what it saw; the "ok"/"not ok" lines let run-vm.sh judge the demo.
 cat >"$work/demo-kernel.sh" <<'SCENARIO'
-. "$HVVSS_KMOD/tap.sh"
+. "$HVVSS_KMOD/tap.sh" # ok, check, wait_until; step and run for the transcript
 SYS='/sys/class/misc/vmbus!hv_vss'
 FS="ext4 xfs"
 
-step() {
-	echo
-	echo "=== $* ==="
-}
-run() { # show a command and its output, indented; return its status
-	echo "  \$ $*"
-	"$@" >/tmp/run.out 2>&1
-	_rc=$?
-	sed 's/^/    /' /tmp/run.out
-	return $_rc
-}
 registered() {
 	[ "$(cat "$SYS/daemon_registered" 2>/dev/null)" = 1 ]
 }

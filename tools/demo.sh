@@ -129,20 +129,12 @@ trap 'rm -rf "$work"' EXIT
 # The scenario runs inside the VM (busybox ash). Every step prints what it
 # does and what it saw; the "ok"/"not ok" lines let run-vm.sh judge it.
 cat >"$work/demo.sh" <<'SCENARIO'
-. "$HVVSS_KMOD/tap.sh"
+. "$HVVSS_KMOD/tap.sh" # ok, check, wait_until; step and run for the transcript
 SYS='/sys/class/misc/vmbus!hv_vss'
 RUN=/run/demo
 mkdir -p "$RUN" /etc/hyperv-vss/hooks.d
 export NO_COLOR=1
 
-step() { echo; echo "=== $* ==="; }
-run() { # show a command and its output, indented; return its status
-	echo "  \$ $*"
-	"$@" >/tmp/run.out 2>&1
-	_rc=$?
-	sed 's/^/    /' /tmp/run.out
-	return $_rc
-}
 count() { cat "$RUN/writer.count" 2>/dev/null || echo 0; }
 cleanup() {
 	[ -n "${writer:-}" ] && kill "$writer" 2>/dev/null

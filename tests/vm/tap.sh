@@ -17,6 +17,11 @@
 #                              differs from the plan.  End scenarios with
 #                              "tap_done" (its status is the scenario's).
 #
+# For scenarios that print a transcript (the demos):
+#   step TITLE                 a blank line and "=== TITLE ==="
+#   run CMD [ARG]...           show "$ CMD" and its output indented; the
+#                              output stays in /tmp/run.out; CMD's status
+#
 # Variables starting with _tap are private.  Results are numbered.
 
 _tap_n=0
@@ -105,4 +110,17 @@ tap_done() {
 		return 1
 	fi
 	return 0
+}
+
+step() {
+	echo
+	echo "=== $* ==="
+}
+
+run() {
+	echo "  \$ $*"
+	"$@" >/tmp/run.out 2>&1
+	_tap_rc=$?
+	sed 's/^/    /' /tmp/run.out
+	return $_tap_rc
 }
